@@ -1,0 +1,33 @@
+"""Composition root: settings + injected transport/clock -> service -> MCP server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import httpx
+
+from binance_margin_mcp.adapter import build_mcp_server
+from binance_margin_mcp.credentials import ToolsMdStore
+from binance_margin_mcp.service import MarginService
+from binance_margin_mcp.settings import Settings
+from binance_margin_mcp.transport import BinanceHttp
+
+
+def build_service(
+    settings: Settings,
+    *,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    clock_ms: Callable[[], int] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> MarginService:
+    store = ToolsMdStore(settings.tools_md, allow_insecure_permissions=settings.allow_insecure_tools_md)
+    http = BinanceHttp(http_transport, clock_ms)
+    return MarginService(store, http, confirm_mode=settings.confirm_mode, clock=clock, environ=environ)
+
+
+def build_server(settings: Settings, **kwargs: object):  # type: ignore[no-untyped-def]
+    """The MCPServer with every tool registered (kwargs: see build_service)."""
+    service = build_service(settings, **kwargs)  # type: ignore[arg-type]
+    return build_mcp_server(service)

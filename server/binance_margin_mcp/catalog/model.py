@@ -1,0 +1,163 @@
+"""The shape of a catalog entry: one Binance endpoint, everything a tool, a doc or the gate needs.
+
+Entries are plain frozen data. Tool schemas, MCP annotations, the confirmation policy and the
+generated reference all derive from these fields, so nothing about an endpoint is written twice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+ParamType = Literal["integer", "decimal", "string", "boolean", "enum"]
+LimitType = Literal["IP", "UID"]
+
+
+class Security(StrEnum):
+    """Binance's security types; the first three are SIGNED (timestamp + signature)."""
+
+    USER_DATA = "USER_DATA"
+    TRADE = "TRADE"
+    MARGIN = "MARGIN"
+    MARKET_DATA = "MARKET_DATA"
+    USER_STREAM = "USER_STREAM"
+
+    @property
+    def signed(self) -> bool:
+        return self in (Security.USER_DATA, Security.TRADE, Security.MARGIN)
+
+
+class ClientIdRole(StrEnum):
+    """How a string parameter relates to client order ids.
+
+    NEW ids name an order or list this request creates: they always get the `agent-` prefix.
+    Ids that refer to existing orders are never touched (they have no role).
+    """
+
+    NEW = "new"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One request parameter, under Binance's own name."""
+
+    name: str
+    type: ParamType
+    required: bool = False
+    enum: tuple[str, ...] = ()
+    description: str = ""
+    client_id: ClientIdRole | None = None
+
+
+@dataclass(frozen=True)
+class Weight:
+    """Request weight: a base cost, and optionally another cost when a parameter condition holds.
+
+    `when_values` empty means "when `when_param` is absent" (e.g. crossMarginData costs 5 without
+    `coin`); otherwise the alternative applies when the parameter's wire value is one of them.
+    """
+
+    limit: LimitType
+    base: int
+    when_param: str | None = None
+    when_values: tuple[str, ...] = ()
+    alt: int | None = None
+
+    def cost(self, params: Mapping[str, str]) -> int:
+        if self.when_param is None or self.alt is None:
+            return self.base
+        value = params.get(self.when_param)
+        if not self.when_values:
+            return self.alt if value is None else self.base
+        return self.alt if value in self.when_values else self.base
+
+    def describe(self) -> str:
+        text = f"{self.base} ({self.limit})"
+        if self.when_param is not None and self.alt is not None:
+            cond = (
+                f"when {self.when_param} is omitted"
+                if not self.when_values
+                else f"when {self.when_param} is {' or '.join(self.when_values)}"
+            )
+            text += f", {self.alt} ({self.limit}) {cond}"
+        return text
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One Binance margin endpoint and the MCP tool generated from it."""
+
+    name: str  # curated snake_case, verb-first tool name
+    title: str
+    method: Literal["GET", "POST", "PUT", "DELETE"]
+    path: str
+    group: str  # Binance's group from endpoints.tsv (Account, BorrowRepay, ...)
+    toolset: str  # our operator-facing grouping (account, borrow-repay, trade, ...)
+    security: Security
+    weight: Weight
+    transaction: bool  # changes account state: gated on mainnet, decided per entry
+    description: str
+    params: tuple[Param, ...] = ()
+    idempotent: bool = False
+    destructive: bool | None = None  # None: same as `transaction`
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def read_only(self) -> bool:
+        return self.method == "GET"
+
+    @property
+    def destructive_hint(self) -> bool:
+        return self.transaction if self.destructive is None else self.destructive
+
+    @property
+    def endpoint_id(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+_PARAM_RE = re.compile(
+    r"^(?P<name>[A-Za-z]+)(?P<req>\*?):(?P<type>integer|decimal|string|boolean|enum\((?P<enum>[A-Z_|]+)\))$"
+)
+
+
+def parse_params(
+    spec: str,
+    docs: Mapping[str, str],
+    *,
+    types: Mapping[str, ParamType] | None = None,
+    client_ids: tuple[str, ...] = (),
+) -> tuple[Param, ...]:
+    """Build Params from the compact `name*:type` notation of endpoints.tsv.
+
+    `docs` gives each parameter's description; `types` overrides a type on purpose (for example
+    a money amount Binance lists as `string` that we validate as a decimal); `client_ids` names the
+    parameters that carry a NEW client order id.
+    """
+    params = []
+    for token in spec.split():
+        m = _PARAM_RE.match(token)
+        if m is None:
+            raise ValueError(f"bad parameter spec {token!r}")
+        name = m["name"]
+        ptype: ParamType = "enum" if m["enum"] else m["type"]  # type: ignore[assignment]
+        if types and name in types:
+            ptype = types[name]
+        if name not in docs:
+            raise ValueError(f"parameter {name!r} has no description")
+        params.append(
+            Param(
+                name=name,
+                type=ptype,
+                required=bool(m["req"]),
+                enum=tuple(m["enum"].split("|")) if m["enum"] else (),
+                description=docs[name],
+                client_id=ClientIdRole.NEW if name in client_ids else None,
+            )
+        )
+    return tuple(params)

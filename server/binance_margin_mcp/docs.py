@@ -1,0 +1,73 @@
+"""Generate `references/tools.md` from the catalog (`python -m binance_margin_mcp.docs` rewrites it)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from binance_margin_mcp.catalog import CATALOG, TOOLSETS, Endpoint
+from binance_margin_mcp.schema import DECIMAL_PATTERN
+
+PIPE = " \\| "  # a literal | inside a markdown table cell
+
+HEADER = """# Tool reference
+
+GENERATED from the catalog (`server/binance_margin_mcp/catalog/`) by `python -m binance_margin_mcp.docs`.
+Do not edit by hand: a test fails when this file is stale.
+
+Every endpoint tool also takes `account` (a TOOLS.md account name; default `main`).
+Decimals are sent exactly as given (`{pattern}`); JSON numbers are accepted and written out
+without exponents. **Transaction** tools on a Mainnet account are not sent until the human types
+CONFIRM. Client order ids on create endpoints get the `agent-` prefix.
+
+Hand-written tools: `list_accounts`, `show_account`, `add_account`, `remove_account`,
+`confirm_transaction`.
+"""
+
+
+def _param_row(entry: Endpoint, index: int) -> str:
+    p = entry.params[index]
+    kind = "enum: " + PIPE.join(p.enum) if p.enum else p.type
+    flags = "yes" if p.required else ""
+    if p.client_id is not None:
+        kind += " (agent- id)"
+    description = p.description.replace("|", PIPE.strip())
+    return f"| `{p.name}` | {kind} | {flags} | {description} |"
+
+
+def _entry_section(entry: Endpoint) -> list[str]:
+    lines = [
+        f"### `{entry.name}`: {entry.title}",
+        "",
+        f"`{entry.endpoint_id}` · security {entry.security.value} · weight {entry.weight.describe()}"
+        + (" · **transaction**" if entry.transaction else ""),
+        "",
+        entry.description,
+        "",
+    ]
+    if entry.params:
+        lines += ["| parameter | type | required | description |", "|---|---|---|---|"]
+        lines += [_param_row(entry, i) for i in range(len(entry.params))]
+        lines.append("")
+    return lines
+
+
+def render() -> str:
+    lines = [HEADER.format(pattern=DECIMAL_PATTERN)]
+    for toolset in TOOLSETS:
+        entries = sorted((e for e in CATALOG.values() if e.toolset == toolset), key=lambda e: e.name)
+        lines += [f"## Toolset `{toolset}` ({len(entries)} tools)", ""]
+        for entry in entries:
+            lines += _entry_section(entry)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main() -> int:
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("references/tools.md")
+    target.write_text(render(), encoding="utf-8")
+    print(f"wrote {target}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

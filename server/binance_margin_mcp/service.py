@@ -1,0 +1,255 @@
+"""What a tool call does, independent of MCP: pick the account, validate, gate, send, shape the result.
+
+The adapter turns `Outcome`s into MCP results; everything that decides what reaches Binance is here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from binance_margin_mcp.catalog.model import Endpoint
+from binance_margin_mcp.credentials import Account, ToolsMdStore
+from binance_margin_mcp.errors import AccountError, ConfirmationError, McpToolError
+from binance_margin_mcp.gate import (
+    CONFIRM_WORD,
+    PendingIds,
+    PreparedRequest,
+    TokenStore,
+    needs_confirmation,
+    preview,
+    preview_text,
+)
+from binance_margin_mcp.params import build_wire_params, reject_unknown
+from binance_margin_mcp.signing import Signer, make_signer
+from binance_margin_mcp.transport import BinanceHttp, Credentials
+
+DEFAULT_ACCOUNT = "main"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A tool result before it becomes MCP: structured data, its text, error flag and metadata."""
+
+    data: dict[str, Any]
+    is_error: bool = False
+    text: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def rendered(self) -> str:
+        return self.text if self.text is not None else json.dumps(self.data, ensure_ascii=False, default=str)
+
+
+def jsonable(value: Any) -> Any:
+    """Binance JSON with exact decimals kept as strings (a Decimal only appears for a bare JSON float)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def error_outcome(error: McpToolError) -> Outcome:
+    return Outcome(error.payload(), is_error=True, text=error.message)
+
+
+class MarginService:
+    """Runs catalog entries for accounts from a TOOLS.md store, behind the confirmation gate."""
+
+    def __init__(
+        self,
+        store: ToolsMdStore,
+        http: BinanceHttp,
+        *,
+        confirm_mode: str = "auto",
+        clock: Callable[[], float] = time.monotonic,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.store = store
+        self.http = http
+        self.confirm_mode = confirm_mode
+        self.tokens = TokenStore(clock)
+        self.pending = PendingIds(clock)
+        self._environ = environ if environ is not None else os.environ
+        self._signers: dict[str, Signer] = {}
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def resolve_account(self, name: str | None) -> Account:
+        """The named account, or `main`, or the only one; otherwise ask which (with the list)."""
+        loaded = self.store.load()
+        accounts = loaded.accounts
+        names = list(accounts)
+        if name is not None:
+            if name in accounts:
+                return accounts[name]
+            for problem in loaded.problems:
+                if problem.name == name:
+                    raise AccountError(f"Account '{name}' cannot be used: {problem.message}", names)
+            raise AccountError(f"No account named '{name}'. Known accounts: {', '.join(names) or 'none'}.", names)
+        if DEFAULT_ACCOUNT in accounts:
+            return accounts[DEFAULT_ACCOUNT]
+        if len(accounts) == 1:
+            return next(iter(accounts.values()))
+        if not accounts:
+            raise AccountError("No Binance accounts are configured yet. Add one with add_account.", [])
+        raise AccountError(
+            f"There is no '{DEFAULT_ACCOUNT}' account and several others exist: {', '.join(names)}. Ask the user "
+            "which one to use and pass it as `account`.",
+            names,
+        )
+
+    def credentials(self, account: Account) -> Credentials:
+        if account.environment == "Paper":
+            raise AccountError(
+                f"Account '{account.name}' is a Paper account; paper trading is served by the built-in simulator."
+            )
+        return Credentials(account.base_url, account.api_key.reveal(), self._signer(account), account.environment)
+
+    def _signer(self, account: Account) -> Signer:
+        cache_key = f"{account.name}\0{_fingerprint(account)}\0{account.private_key_file}"
+        signer = self._signers.get(cache_key)
+        if signer is None:
+            passphrase = None
+            if account.passphrase_env:
+                value = self._environ.get(account.passphrase_env)
+                if value is None:
+                    raise AccountError(
+                        f"Account '{account.name}': the environment variable {account.passphrase_env} (the private "
+                        "key's passphrase) is not set."
+                    )
+                passphrase = value.encode()
+            signer = make_signer(
+                account.signing,
+                secret=account.secret.reveal() if account.secret else None,
+                private_key_file=account.private_key_file,
+                passphrase=passphrase,
+            )
+            self._signers[cache_key] = signer
+        return signer
+
+    # -- preparing and gating ---------------------------------------------------------------
+
+    def request_key(self, entry: Endpoint, args: Mapping[str, Any], account: Account) -> str:
+        canonical = json.dumps({"a": account.name, "e": entry.name, "p": dict(args)}, sort_keys=True, default=repr)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def prepare(self, entry: Endpoint, args: Mapping[str, Any], account: Account) -> PreparedRequest:
+        """Validate and build the exact request; generated ids stay stable until it is sent."""
+
+        def make() -> PreparedRequest:
+            params = tuple(build_wire_params(entry, args))
+            return PreparedRequest(
+                account.name, account.environment, account.base_url, _fingerprint(account), entry, params
+            )
+
+        if not entry.transaction:
+            return make()
+        return self.pending.get_or_make(self.request_key(entry, args, account), make)
+
+    def check_arguments(self, entry: Endpoint, supplied: Mapping[str, Any]) -> None:
+        reject_unknown(entry, supplied, {"account"})
+
+    def gated(self, entry: Endpoint, account: Account) -> bool:
+        return needs_confirmation(entry, account.environment)
+
+    def question(self, request: PreparedRequest) -> str:
+        return preview_text(request)
+
+    def take_prepared(self, entry: Endpoint, args: Mapping[str, Any], account: Account) -> PreparedRequest:
+        """The request the human saw (same ids); a fresh one when nothing was pending."""
+        if entry.transaction:
+            found = self.pending.take(self.request_key(entry, args, account))
+            if found is not None:
+                return found
+        return self.prepare_fresh(entry, args, account)
+
+    def prepare_fresh(self, entry: Endpoint, args: Mapping[str, Any], account: Account) -> PreparedRequest:
+        params = tuple(build_wire_params(entry, args))
+        return PreparedRequest(
+            account.name, account.environment, account.base_url, _fingerprint(account), entry, params
+        )
+
+    def token_required(self, request: PreparedRequest) -> Outcome:
+        """No elicitation available: hand back a preview and a one-time token instead of sending."""
+        if self.confirm_mode == "elicitation":
+            return error_outcome(
+                ConfirmationError(
+                    "Not sent: this server requires the human to confirm mainnet transactions through the client's "
+                    "confirmation dialog (elicitation), and this client does not support it."
+                )
+            )
+        token = self.tokens.issue(request)
+        data = {
+            "status": "confirmation_required",
+            "preview": preview(request),
+            "token": token,
+            "expiresInSeconds": int(self.tokens_ttl),
+            "instructions": (
+                f"NOT SENT. Show this preview to the user and ask them to type {CONFIRM_WORD}. Only if they type it, "
+                f"call confirm_transaction with this token and their exact text. Never type {CONFIRM_WORD} yourself."
+            ),
+        }
+        text = preview_text(request) + f"\n\nconfirmation token: {token} (valid {int(self.tokens_ttl)} s, single use)"
+        return Outcome(data, is_error=False, text=f"NOT SENT - confirmation required.\n{text}")
+
+    @property
+    def tokens_ttl(self) -> float:
+        return self.tokens._ttl
+
+    def not_sent(self, reason: str) -> Outcome:
+        return error_outcome(ConfirmationError(f"Not sent: {reason}"))
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def send(self, request: PreparedRequest, confirmed_by: str) -> Outcome:
+        try:
+            account = self.resolve_account(request.account)
+            response, sent = await self.http.send(request.entry, request.params, self.credentials(account))
+        except McpToolError as error:
+            log.info("%s on %s failed: %s", request.entry.endpoint_id, request.account, type(error).__name__)
+            return error_outcome(error)
+        data = jsonable(response.data)
+        structured = data if isinstance(data, dict) else {"result": data}
+        meta = {
+            "endpoint": request.entry.endpoint_id,
+            "account": request.account,
+            "environment": request.environment,
+            "confirmedBy": confirmed_by,
+            "usedWeight": response.weights,
+        }
+        log.info("%s on %s: HTTP %s", sent.method + " " + sent.path, request.account, response.http_status)
+        return Outcome(structured, meta=meta)
+
+    async def confirm(self, token: str, confirmation: str) -> Outcome:
+        """The token path: send exactly the previewed request once the human's CONFIRM arrives."""
+        try:
+            request = self.tokens.redeem(token, confirmation, self._rebuild)
+        except McpToolError as error:
+            return error_outcome(error)
+        return await self.send(request, "token")
+
+    def _rebuild(self, request: PreparedRequest) -> PreparedRequest:
+        account = self.resolve_account(request.account)
+        return PreparedRequest(
+            account.name,
+            account.environment,
+            account.base_url,
+            _fingerprint(account),
+            request.entry,
+            request.params,
+        )
+
+
+def _fingerprint(account: Account) -> str:
+    return hashlib.sha256(account.api_key.reveal().encode()).hexdigest()[:16]

@@ -1,0 +1,43 @@
+"""Runtime settings, frozen: where TOOLS.md lives, how to serve, how the gate may confirm."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+ConfirmMode = Literal["auto", "elicitation"]
+TOOLS_MD_ENV = "BINANCE_MARGIN_TOOLS_MD"
+
+
+def default_config_dir(environ: Mapping[str, str]) -> Path:
+    """`$XDG_CONFIG_HOME/binance-margin-mcp`, else `~/.config/binance-margin-mcp`."""
+    base = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "binance-margin-mcp"
+
+
+def resolve_tools_md(flag: str | None, environ: Mapping[str, str]) -> Path:
+    """--tools-md, else $BINANCE_MARGIN_TOOLS_MD, else the default config directory's TOOLS.md."""
+    chosen = flag or environ.get(TOOLS_MD_ENV)
+    return Path(chosen).expanduser() if chosen else default_config_dir(environ) / "TOOLS.md"
+
+
+@dataclass(frozen=True)
+class Settings:
+    tools_md: Path
+    transport: Literal["stdio", "http"] = "stdio"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    confirm_mode: ConfirmMode = "auto"
+    allow_insecure_tools_md: bool = False
+    log_level: str = "WARNING"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = environ if environ is not None else os.environ
+        tools_md = overrides.pop("tools_md", None)
+        return cls(
+            tools_md=resolve_tools_md(tools_md if isinstance(tools_md, str) else None, env), **overrides
+        )  # type: ignore[arg-type]

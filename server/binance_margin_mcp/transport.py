@@ -1,0 +1,220 @@
+"""Send one Binance request: encode once, sign exactly those bytes, and map every answer or failure.
+
+All parameters travel in the query string (as Binance's own SDK sends them), percent-encoded per
+RFC 3986; the signature covers precisely the bytes before `&signature=`. One pooled
+`httpx.AsyncClient` per base URL; the transport and clock are injected so tests use the real stack.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from binance_margin_mcp.catalog.model import Endpoint
+from binance_margin_mcp.errors import ApiError, IpBanned, OutcomeUnknown, RateLimited, TransportError
+from binance_margin_mcp.signing import Signer
+
+USER_AGENT = "binance-margin-trading/1.0.0 (Skill)"
+WEIGHT_HEADERS = ("x-sapi-used-ip-weight-1m", "x-sapi-used-uid-weight-1m", "x-mbx-used-weight-1m")
+# Binance's front end waits up to 10 s for the matching engine, so a write gets a little longer.
+READ_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+WRITE_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+_UNKNOWN_CODES = {-1006, -1007}  # "execution status unknown" in Binance's own words
+
+log = logging.getLogger(__name__)
+# httpx logs every URL at INFO; ours carry signatures and account activity: keep them quiet.
+for _noisy in ("httpx", "httpcore"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
+
+
+def encode_params(pairs: Sequence[tuple[str, str]]) -> str:
+    """RFC 3986 percent-encoding of name=value pairs (UTF-8; only A-Z a-z 0-9 - . _ ~ stay literal)."""
+    return "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in pairs)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the transport needs from an account: where to send, which key header, how to sign."""
+
+    base_url: str
+    api_key: str | None
+    signer: Signer | None
+    environment: str = "Mainnet"
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """A successful answer: Binance's JSON (floats kept exact as Decimal) plus response metadata."""
+
+    data: Any
+    http_status: int
+    weights: dict[str, str] = field(default_factory=dict)
+    url_path: str = ""
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    """Exactly what went on the wire (minus the key header), for logs and the journal."""
+
+    method: str
+    path: str
+    query: str  # without the signature
+
+
+class BinanceHttp:
+    """Pooled async HTTP to Binance hosts; the only place that builds signed URLs."""
+
+    def __init__(
+        self,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock_ms: Callable[[], int] | None = None,
+    ) -> None:
+        self._transport = transport
+        self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def _client(self, base_url: str) -> httpx.AsyncClient:
+        client = self._clients.get(base_url)
+        if client is None:
+            client = httpx.AsyncClient(
+                base_url=base_url,
+                transport=self._transport,
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                follow_redirects=False,  # a redirect could carry the key header somewhere else
+                trust_env=False,  # no proxy from the environment sees signed requests
+            )
+            self._clients[base_url] = client
+        return client
+
+    def build_query(self, entry: Endpoint, pairs: Sequence[tuple[str, str]], creds: Credentials) -> tuple[str, str]:
+        """(query sent, query without signature); signed endpoints get timestamp then signature."""
+        if not entry.security.signed:
+            query = encode_params(pairs)
+            return query, query
+        if creds.signer is None:
+            raise TransportError(f"{entry.name} needs a signature but the account has no signing key.")
+        payload = encode_params([*pairs, ("timestamp", str(self._clock_ms()))])
+        signature = creds.signer.sign(payload.encode("ascii"))
+        return f"{payload}&signature={quote(signature, safe='')}", payload
+
+    async def send(
+        self, entry: Endpoint, pairs: Sequence[tuple[str, str]], creds: Credentials
+    ) -> tuple[ApiResponse, SentRequest]:
+        query, unsigned = self.build_query(entry, pairs, creds)
+        sent = SentRequest(entry.method, entry.path, unsigned)
+        headers = {"X-MBX-APIKEY": creds.api_key} if creds.api_key else {}
+        url = entry.path + (f"?{query}" if query else "")
+        is_write = entry.method != "GET"
+        try:
+            response = await self._client(creds.base_url).request(
+                entry.method, url, headers=headers, timeout=WRITE_TIMEOUT if is_write else READ_TIMEOUT
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # The connection never opened, so nothing reached Binance: safe to report as not sent.
+            raise TransportError(
+                f"Could not connect to {creds.base_url} ({type(exc).__name__}); nothing was sent."
+            ) from None
+        except httpx.HTTPError as exc:
+            if is_write:
+                raise OutcomeUnknown(
+                    f"No answer from Binance for {entry.endpoint_id} ({type(exc).__name__}): the request may have "
+                    "been executed. Do NOT resend; query the order/records first.",
+                    _client_ids(entry, pairs),
+                ) from None
+            raise TransportError(f"No answer from Binance for {entry.endpoint_id} ({type(exc).__name__}).") from None
+        return self._interpret(entry, pairs, response, creds, is_write), sent
+
+    def _interpret(
+        self,
+        entry: Endpoint,
+        pairs: Sequence[tuple[str, str]],
+        response: httpx.Response,
+        creds: Credentials,
+        is_write: bool,
+    ) -> ApiResponse:
+        weights = {name: response.headers[name] for name in WEIGHT_HEADERS if name in response.headers}
+        body = _parse_json(response.content)
+        status = response.status_code
+        code, msg = _code_msg(body)
+        unknown = status >= 500 or code in _UNKNOWN_CODES
+        if unknown and is_write:
+            detail = f"Binance {code}: {msg}" if code is not None else f"HTTP {status}"
+            raise OutcomeUnknown(
+                f"{detail} on {entry.endpoint_id}: execution status unknown. Do NOT resend; query the order/records "
+                "first.",
+                _client_ids(entry, pairs),
+            )
+        if 200 <= status < 300 and code is None:
+            if body is _INVALID:
+                if is_write:
+                    raise OutcomeUnknown(
+                        f"Binance answered {entry.endpoint_id} with a body that is not JSON: the request may have been "
+                        "executed. Do NOT resend; query first.",
+                        _client_ids(entry, pairs),
+                    )
+                raise TransportError(f"Binance answered {entry.endpoint_id} with a body that is not JSON.")
+            return ApiResponse(body, status, weights, entry.path)
+        retry_after = _retry_after(response)
+        if status == 418:
+            raise IpBanned(code, msg or "IP banned", status, entry.endpoint_id, retry_after)
+        if status == 429:
+            raise RateLimited(code, msg or "Too many requests", status, entry.endpoint_id, retry_after)
+        if status == 404 and code is None:
+            if creds.environment == "Testnet":
+                raise ApiError(
+                    None,
+                    "Not found",
+                    404,
+                    entry.endpoint_id,
+                    hint="Binance's spot testnet serves no margin endpoints; use a Paper account to practise margin.",
+                )
+            raise ApiError(None, "Not found", 404, entry.endpoint_id, hint="Check the account's Base URL.")
+        if status >= 500:
+            raise TransportError(f"Binance had an internal error (HTTP {status}) on {entry.endpoint_id}; try again.")
+        return_msg = msg if msg is not None else f"HTTP {status} without a Binance error body"
+        raise ApiError(code, return_msg, status, entry.endpoint_id)
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+
+_INVALID = object()
+
+
+def _parse_json(content: bytes) -> Any:
+    if not content:
+        return _INVALID
+    try:
+        # Exact decimals: a bare JSON number must never pass through a binary float.
+        return json.loads(content, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError):
+        return _INVALID
+
+
+def _code_msg(body: Any) -> tuple[int | None, str | None]:
+    if isinstance(body, dict) and isinstance(body.get("code"), int) and "msg" in body:
+        code = body["code"]
+        # Some SAPI success bodies carry {"code": 200, ...}; only negative codes are errors.
+        if code < 0:
+            return code, str(body["msg"])
+    return None, None
+
+
+def _retry_after(response: httpx.Response) -> int | None:
+    value = response.headers.get("retry-after")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _client_ids(entry: Endpoint, pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    new_ids = {p.name for p in entry.params if p.client_id is not None}
+    return {name: value for name, value in pairs if name in new_ids}

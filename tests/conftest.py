@@ -1,0 +1,118 @@
+"""Shared fixtures: a fake Binance behind the real httpx stack, a TOOLS.md, the server and MCP clients."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.types import ElicitResult
+
+from binance_margin_mcp.app import build_server
+from binance_margin_mcp.settings import Settings
+
+from fakes.fake_binance import FakeBinance
+
+# Binance's published example credentials (fact sheet §1.6): recognisable, never real.
+MAIN_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
+MAIN_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
+TEST_KEY = "TESTkey0000111122223333444455556666777788889999aaaabbbbccccdddd"
+TEST_SECRET = "TESTsecret999988887777666655554444333322221111000zzzzyyyyxxxxww"
+ALL_SECRETS = (MAIN_KEY, MAIN_SECRET, TEST_KEY, TEST_SECRET)
+
+
+def account_block(name: str, key: str, secret: str, environment: str, base_url: str | None = None) -> str:
+    lines = [
+        f"### {name}",
+        f"- API Key: {key}",
+        f"- Secret: {secret}",
+        "- Signing: HMAC",
+        f"- Environment: {environment}",
+    ]
+    if base_url:
+        lines.append(f"- Base URL: {base_url}")
+    return "\n".join(lines) + "\n"
+
+
+def write_tools_md(path: Path, blocks: list[str]) -> Path:
+    path.write_text("# My tools\n\n## Binance Accounts\n\n" + "\n".join(blocks))
+    os.chmod(path, 0o600)
+    return path
+
+
+@pytest.fixture
+def fake() -> FakeBinance:
+    exchange = FakeBinance()
+    exchange.add_hmac_key(MAIN_KEY, MAIN_SECRET)
+    exchange.add_hmac_key(TEST_KEY, TEST_SECRET)
+    return exchange
+
+
+@pytest.fixture
+def tools_md(tmp_path: Path) -> Path:
+    return write_tools_md(
+        tmp_path / "TOOLS.md",
+        [
+            account_block("main", MAIN_KEY, MAIN_SECRET, "Mainnet"),
+            account_block("practice", TEST_KEY, TEST_SECRET, "Testnet"),
+        ],
+    )
+
+
+class Elicitor:
+    """An elicitation callback that records every question and answers as scripted."""
+
+    def __init__(self, action: str = "accept", text: str = "CONFIRM") -> None:
+        self.action = action
+        self.text = text
+        self.messages: list[str] = []
+
+    async def __call__(self, context: Any, params: Any) -> ElicitResult:
+        self.messages.append(params.message)
+        if self.action == "accept":
+            return ElicitResult(action="accept", content={"confirmation": self.text})
+        return ElicitResult(action=self.action)  # type: ignore[arg-type]
+
+
+class Clock:
+    """A settable monotonic clock for TTL tests."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def connect(fake: FakeBinance, tools_md: Path, clock: Clock) -> Callable[..., Any]:
+    """connect(mode=..., elicitor=..., **settings) -> async context manager yielding a connected Client."""
+
+    @asynccontextmanager
+    async def _connect(
+        mode: str = "auto", elicitor: Elicitor | None = None, path: Path | None = None, **settings: Any
+    ) -> AsyncIterator[Client]:
+        server = build_server(
+            Settings(tools_md=path or tools_md, **settings), http_transport=fake.transport(), clock=clock
+        )
+        async with Client(server, mode=mode, elicitation_callback=elicitor) as client:  # type: ignore[arg-type]
+            yield client
+
+    return _connect
+
+
+def assert_no_secret(text: str) -> None:
+    """No full key or secret, and no 8+ character fragment of one, appears in `text`."""
+    for secret in ALL_SECRETS:
+        for start in range(len(secret) - 7):
+            fragment = secret[start : start + 8]
+            assert fragment not in text, f"secret fragment {fragment[:2]}... leaked"

@@ -1,0 +1,184 @@
+"""The CONFIRM gate: nothing that changes a mainnet account is sent until the human typed CONFIRM."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from binance_margin_mcp.gate import TOKEN_TTL_SECONDS
+
+from conftest import TEST_KEY, TEST_SECRET, Elicitor, account_block, assert_no_secret, write_tools_md
+
+ORDER = {
+    "symbol": "BTCUSDT",
+    "side": "BUY",
+    "type": "LIMIT",
+    "quantity": "0.001",
+    "price": "30000",
+    "timeInForce": "GTC",
+    "sideEffectType": "MARGIN_BUY",
+}
+ORDER_PATH = "/sapi/v1/margin/order"
+MODES = ["auto", "legacy"]  # 2026-07-28 (input_required rounds) and 2025-11-25 (elicitation/create)
+
+
+def orders_sent(fake) -> list:
+    return [r for r in fake.requests if r.method == "POST" and r.path == ORDER_PATH]
+
+
+def text_of(result) -> str:
+    return "\n".join(block.text for block in result.content if hasattr(block, "text"))
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_typed_confirm_through_elicitation_sends_exactly_once(connect, fake, mode):
+    """Accepting the dialog with CONFIRM sends the order once, with the previewed client id."""
+    fake.respond("POST", ORDER_PATH, {"symbol": "BTCUSDT", "orderId": 1, "clientOrderId": "x"})
+    elicitor = Elicitor("accept", "CONFIRM")
+    async with connect(mode=mode, elicitor=elicitor) as client:
+        result = await client.call_tool("create_margin_order", ORDER)
+    assert not result.is_error, text_of(result)
+    assert result.structured_content == {"symbol": "BTCUSDT", "orderId": 1, "clientOrderId": "x"}
+    sent = orders_sent(fake)
+    assert len(sent) == 1
+    params = dict(sent[0].params())
+    assert len(elicitor.messages) == 1
+    question = elicitor.messages[0]
+    # The preview names the account, endpoint, essentials, whether it borrows and every parameter as sent.
+    for needle in (
+        "main",
+        "Mainnet",
+        "POST /sapi/v1/margin/order",
+        "BUY",
+        "BTCUSDT",
+        "0.001",
+        "30000",
+        "MARGIN_BUY",
+        "BORROWS",
+        params["newClientOrderId"],
+    ):
+        assert needle in question, needle
+    assert params["newClientOrderId"].startswith("agent-")
+    assert_no_secret(question + text_of(result))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("action", "typed"),
+    [("accept", "confirm"), ("accept", "CONFIRM "), ("accept", "yes"), ("decline", ""), ("cancel", "")],
+)
+async def test_anything_but_confirm_sends_nothing(connect, fake, mode, action, typed):
+    """Declining, cancelling or typing anything other than exactly CONFIRM leaves Binance untouched."""
+    async with connect(mode=mode, elicitor=Elicitor(action, typed)) as client:
+        result = await client.call_tool("create_margin_order", ORDER)
+    assert result.is_error
+    assert "Not sent" in text_of(result)
+    assert result.structured_content["status"] == "not_sent"
+    assert orders_sent(fake) == []
+
+
+async def test_client_without_elicitation_gets_a_preview_and_token(connect, fake):
+    """Without elicitation nothing is sent; the token then sends exactly the previewed request once."""
+    fake.respond("POST", ORDER_PATH, {"orderId": 7})
+    async with connect() as client:
+        first = await client.call_tool("create_margin_order", ORDER)
+        assert not first.is_error
+        data = first.structured_content
+        assert data["status"] == "confirmation_required"
+        assert orders_sent(fake) == []
+        previewed = data["preview"]["parameters"]
+        assert data["preview"]["order"]["borrows"] is True
+        sent = await client.call_tool("confirm_transaction", {"token": data["token"], "confirmation": "CONFIRM"})
+        assert not sent.is_error, text_of(sent)
+        assert sent.structured_content == {"orderId": 7}
+        again = await client.call_tool("confirm_transaction", {"token": data["token"], "confirmation": "CONFIRM"})
+        assert again.is_error and "already used" in text_of(again)
+    orders = orders_sent(fake)
+    assert len(orders) == 1
+    wire = dict(orders[0].params())
+    assert {k: wire[k] for k in previewed} == previewed  # exactly the previewed parameters
+    assert set(wire) - set(previewed) == {"timestamp", "signature"}
+
+
+async def test_token_with_wrong_text_is_refused_and_stays_usable(connect, fake):
+    """A confirmation other than CONFIRM is refused; the token still works for the real CONFIRM."""
+    async with connect() as client:
+        token = (await client.call_tool("create_margin_order", ORDER)).structured_content["token"]
+        wrong = await client.call_tool("confirm_transaction", {"token": token, "confirmation": "confirm"})
+        assert wrong.is_error and orders_sent(fake) == []
+        right = await client.call_tool("confirm_transaction", {"token": token, "confirmation": "CONFIRM"})
+        assert not right.is_error
+    assert len(orders_sent(fake)) == 1
+
+
+async def test_expired_and_unknown_tokens_are_refused(connect, fake, clock):
+    """Tokens expire after 120 seconds; unknown tokens are refused; nothing is sent."""
+    async with connect() as client:
+        token = (await client.call_tool("create_margin_order", ORDER)).structured_content["token"]
+        clock.now += TOKEN_TTL_SECONDS + 1
+        expired = await client.call_tool("confirm_transaction", {"token": token, "confirmation": "CONFIRM"})
+        unknown = await client.call_tool("confirm_transaction", {"token": "nope", "confirmation": "CONFIRM"})
+    assert expired.is_error and "expired" in text_of(expired)
+    assert unknown.is_error
+    assert orders_sent(fake) == []
+
+
+async def test_token_is_void_when_the_account_changes_after_the_preview(connect, fake, tools_md):
+    """A token is bound to the account as previewed: a different key or host in TOOLS.md voids it."""
+    async with connect() as client:
+        token = (await client.call_tool("create_margin_order", ORDER)).structured_content["token"]
+        write_tools_md(tools_md, [account_block("main", "OTHERkey" * 8, "OTHERsecret" * 6, "Mainnet")])
+        result = await client.call_tool("confirm_transaction", {"token": token, "confirmation": "CONFIRM"})
+    assert result.is_error and "changed" in text_of(result)
+    assert orders_sent(fake) == []
+
+
+async def test_each_preview_gets_its_own_token_and_ids(connect, fake):
+    """Two previews of the same order are two requests: distinct tokens and client ids."""
+    async with connect() as client:
+        a = (await client.call_tool("create_margin_order", ORDER)).structured_content
+        b = (await client.call_tool("create_margin_order", ORDER)).structured_content
+    assert a["token"] != b["token"]
+    ids = {x["preview"]["parameters"]["newClientOrderId"] for x in (a, b)}
+    assert len(ids) == 2
+
+
+async def test_elicitation_only_mode_refuses_clients_that_cannot_elicit(connect, fake):
+    """--confirm-mode elicitation: no token path; a client without elicitation cannot send."""
+    async with connect(confirm_mode="elicitation") as client:
+        result = await client.call_tool("create_margin_order", ORDER)
+    assert result.is_error and "elicitation" in text_of(result)
+    assert "token" not in json.dumps(result.structured_content)
+    assert orders_sent(fake) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_testnet_transactions_and_mainnet_reads_are_not_gated(connect, fake, mode):
+    """Testnet transactions and any read go straight through: the human is never asked."""
+    elicitor = Elicitor("decline")
+    async with connect(mode=mode, elicitor=elicitor) as client:
+        order = await client.call_tool("create_margin_order", {**ORDER, "account": "practice"})
+        read = await client.call_tool("get_cross_margin_account", {})
+    assert not order.is_error and not read.is_error
+    assert elicitor.messages == []
+    assert len(orders_sent(fake)) == 1
+
+
+async def test_paper_accounts_are_never_gated(connect, fake, tmp_path):
+    """Paper accounts never ask for CONFIRM (they are served by the built-in exchange)."""
+    path = write_tools_md(tmp_path / "paper.md", [account_block("sim", TEST_KEY, TEST_SECRET, "Paper")])
+    elicitor = Elicitor("decline")
+    async with connect(elicitor=elicitor, path=path) as client:
+        await client.call_tool("create_margin_order", {**ORDER, "account": "sim"})
+    assert elicitor.messages == []
+
+
+async def test_invalid_arguments_are_refused_before_any_question(connect, fake):
+    """A malformed order is refused with the parameter named; the human is not asked, nothing is sent."""
+    elicitor = Elicitor("accept", "CONFIRM")
+    async with connect(elicitor=elicitor) as client:
+        result = await client.call_tool("create_margin_order", {**ORDER, "quantity": "1e-3"})
+    assert result.is_error and "quantity" in text_of(result)
+    assert elicitor.messages == []
+    assert fake.requests == []
