@@ -27,9 +27,7 @@ async def test_tools_list_matches_the_snapshot(connect):
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.write_text(text)
     if not SNAPSHOT.exists():
-        pytest.fail(
-            "tests/snapshots/tools_list.json is missing; create it with UPDATE_SNAPSHOTS=1 (never in CI)"
-        )
+        pytest.fail("tests/snapshots/tools_list.json is missing; create it with UPDATE_SNAPSHOTS=1 (never in CI)")
     assert text == SNAPSHOT.read_text(), "tools/list changed: review, then regenerate with UPDATE_SNAPSHOTS=1"
 
 

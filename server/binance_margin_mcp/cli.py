@@ -19,9 +19,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
-    parser.add_argument(
-        "--port", type=int, default=8000, help="HTTP port (default 8000); MCP is served at /mcp"
-    )
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000); MCP is served at /mcp")
     parser.add_argument(
         "--tools-md",
         help="TOOLS.md path (else $BINANCE_MARGIN_TOOLS_MD, else ~/.config/binance-margin-mcp/TOOLS.md)",

@@ -145,9 +145,7 @@ class RateLimited(ApiError):
     def __init__(self, code: int | None, msg: str, http_status: int, endpoint: str, retry_after: int | None):
         self.retry_after = retry_after
         wait = f" Retry after {retry_after} s." if retry_after is not None else ""
-        super().__init__(
-            code, msg, http_status, endpoint, hint="Rate limit hit; do not retry immediately." + wait
-        )
+        super().__init__(code, msg, http_status, endpoint, hint="Rate limit hit; do not retry immediately." + wait)
 
 
 class IpBanned(RateLimited):

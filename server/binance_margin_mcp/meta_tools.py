@@ -68,9 +68,7 @@ class MetaTools:
         except McpToolError as error:
             return error_outcome(error)
         masked = account.masked()
-        text = f"Added account '{account.name}' to TOOLS.md:\n" + "\n".join(
-            f"{k}: {v}" for k, v in masked.items()
-        )
+        text = f"Added account '{account.name}' to TOOLS.md:\n" + "\n".join(f"{k}: {v}" for k, v in masked.items())
         return Outcome({"status": "added", **masked}, text=text)
 
     def remove_account(self, name: str) -> Outcome:
@@ -78,6 +76,4 @@ class MetaTools:
             self.service.store.remove_account(name)
         except McpToolError as error:
             return error_outcome(error)
-        return Outcome(
-            {"status": "removed", "account": name}, text=f"Removed account '{name}' from TOOLS.md."
-        )
+        return Outcome({"status": "removed", "account": name}, text=f"Removed account '{name}' from TOOLS.md.")

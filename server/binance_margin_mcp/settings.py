@@ -38,6 +38,4 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         env = environ if environ is not None else os.environ
         tools_md = overrides.pop("tools_md", None)
-        return cls(
-            tools_md=resolve_tools_md(tools_md if isinstance(tools_md, str) else None, env), **overrides
-        )  # type: ignore[arg-type]
+        return cls(tools_md=resolve_tools_md(tools_md if isinstance(tools_md, str) else None, env), **overrides)  # type: ignore[arg-type]

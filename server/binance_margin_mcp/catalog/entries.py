@@ -88,8 +88,7 @@ def _leg_docs(prefix: str, leg: str) -> dict[str, str]:
         f"{prefix}ClientOrderId": f"Your id for the {leg}, unique among open orders; the agent- prefix is "
         "added automatically.",
         f"{prefix}Price": f"Limit price of the {leg}, {_DECIMAL}.",
-        f"{prefix}StopPrice": f"Trigger price of the {leg} when it is a stop or take-profit type, "
-        f"{_DECIMAL}.",
+        f"{prefix}StopPrice": f"Trigger price of the {leg} when it is a stop or take-profit type, {_DECIMAL}.",
         f"{prefix}TrailingDelta": f"Trailing delta of the {leg} in basis points, instead of or together with "
         "a stop price.",
         f"{prefix}IcebergQty": f"Visible part of the {leg} as an iceberg, {_DECIMAL}; only allowed with "
@@ -394,8 +393,7 @@ _BORROW_REPAY: tuple[Endpoint, ...] = (
             "symbol:string recvWindow:integer",
             {
                 "asset": "Asset to borrow or repay, e.g. USDT.",
-                "isIsolated": "TRUE to borrow or repay on the isolated pair in symbol, FALSE for cross "
-                "margin.",
+                "isIsolated": "TRUE to borrow or repay on the isolated pair in symbol, FALSE for cross margin.",
                 "amount": f"Amount to borrow or repay, {_DECIMAL}.",
                 "type": "BORROW to take a loan, REPAY to pay one back.",
                 "symbol": "Isolated margin pair, e.g. BTCUSDT; needed when isIsolated is TRUE.",
@@ -434,8 +432,7 @@ _BORROW_REPAY: tuple[Endpoint, ...] = (
             {
                 "asset": "Asset whose rate history to return, e.g. USDT.",
                 "startTime": "Start of the range in epoch milliseconds; default 7 days ago.",
-                "endTime": "End of the range in epoch milliseconds; default now, at most one month after "
-                "startTime.",
+                "endTime": "End of the range in epoch milliseconds; default now, at most one month after startTime.",
             },
         ),
     ),
@@ -546,9 +543,7 @@ _MARKET_DATA: tuple[Endpoint, ...] = (
         weight=Weight("IP", 10),
         about="List the pairs available for isolated margin, with base and quote assets and which actions "
         "are allowed. Pass symbol for one pair; for cross pairs use list_cross_margin_pairs.",
-        params=_params(
-            "symbol:string recvWindow:integer", {"symbol": "Return only this isolated pair, e.g. BTCUSDT."}
-        ),
+        params=_params("symbol:string recvWindow:integer", {"symbol": "Return only this isolated pair, e.g. BTCUSDT."}),
     ),
     _market_data(
         "get_isolated_margin_tiers",
@@ -628,8 +623,7 @@ _MARKET_DATA: tuple[Endpoint, ...] = (
         "/sapi/v1/margin/risk-based-liquidation-ratio",
         security=Security.MARKET_DATA,
         weight=Weight("IP", 1),
-        about="Return the risk-based liquidation ratio Binance applies to each margin asset. Takes no "
-        "parameters.",
+        about="Return the risk-based liquidation ratio Binance applies to each margin asset. Takes no parameters.",
     ),
 )
 
@@ -653,8 +647,7 @@ _TRADE: tuple[Endpoint, ...] = (
             "limit:integer recvWindow:integer",
             {
                 "symbol": _LIST_SYMBOL,
-                "fromId": "Return lists from this orderListId on; cannot be combined with startTime or "
-                "endTime.",
+                "fromId": "Return lists from this orderListId on; cannot be combined with startTime or endTime.",
                 "limit": "Lists per request; default 500, at most 1000.",
             },
         ),
@@ -734,8 +727,7 @@ _TRADE: tuple[Endpoint, ...] = (
         "pair, with price, quantity, average fill price and time. Paged with current and size (default 10, "
         "max 100).",
         params=_params(
-            "startTime:integer endTime:integer isolatedSymbol:string current:integer size:integer "
-            "recvWindow:integer"
+            "startTime:integer endTime:integer isolatedSymbol:string current:integer size:integer recvWindow:integer"
         ),
     ),
     _trade(
@@ -855,9 +847,7 @@ _TRADE: tuple[Endpoint, ...] = (
         weight=Weight("IP", 10),
         about="List OCO order lists that are still open. For open OTO and OTOCO lists use "
         "get_open_margin_oto_order_lists; for every state use get_all_margin_order_lists.",
-        params=_params(
-            "isIsolated:enum(TRUE|FALSE) symbol:string recvWindow:integer", {"symbol": _LIST_SYMBOL}
-        ),
+        params=_params("isIsolated:enum(TRUE|FALSE) symbol:string recvWindow:integer", {"symbol": _LIST_SYMBOL}),
     ),
     _trade(
         "cancel_all_open_margin_orders",
@@ -923,8 +913,7 @@ _TRADE: tuple[Endpoint, ...] = (
         about="Return one order's state, filled quantity and prices, found by orderId or origClientOrderId. "
         "Use it to learn what happened to an order whose placement timed out before trying again.",
         params=_params(
-            "symbol*:string isIsolated:enum(TRUE|FALSE) orderId:integer origClientOrderId:string "
-            "recvWindow:integer",
+            "symbol*:string isIsolated:enum(TRUE|FALSE) orderId:integer origClientOrderId:string recvWindow:integer",
             {"orderId": "Binance's id of the order; give this or origClientOrderId."},
         ),
     ),
@@ -954,10 +943,8 @@ _TRADE: tuple[Endpoint, ...] = (
             {
                 "type": "Order type: LIMIT, MARKET, STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, "
                 "TAKE_PROFIT_LIMIT or LIMIT_MAKER.",
-                "quoteOrderQty": "For MARKET orders, the amount of quote asset to spend or receive, "
-                f"{_DECIMAL}.",
-                "icebergQty": "Visible part of an iceberg order (LIMIT or a _LIMIT type, with GTC), "
-                f"{_DECIMAL}.",
+                "quoteOrderQty": f"For MARKET orders, the amount of quote asset to spend or receive, {_DECIMAL}.",
+                "icebergQty": f"Visible part of an iceberg order (LIMIT or a _LIMIT type, with GTC), {_DECIMAL}.",
                 "trailingDelta": "Trailing delta in basis points for stop-loss and take-profit types, "
                 "instead of or together with stopPrice.",
             },
@@ -1118,8 +1105,7 @@ _TRADE: tuple[Endpoint, ...] = (
         "list's client id). To browse lists instead use get_open_margin_order_lists or "
         "get_all_margin_order_lists.",
         params=_params(
-            "isIsolated:enum(TRUE|FALSE) symbol:string orderListId:integer origClientOrderId:string "
-            "recvWindow:integer",
+            "isIsolated:enum(TRUE|FALSE) symbol:string orderListId:integer origClientOrderId:string recvWindow:integer",
             {
                 "symbol": _LIST_SYMBOL,
                 "orderListId": "Binance's id of the list; give this or origClientOrderId.",
@@ -1346,8 +1332,7 @@ _SPECIAL_KEY: tuple[Endpoint, ...] = (
                 "ip": "IP addresses allowed to use the key, comma-separated; at most 30.",
                 "publicKey": "Your RSA or Ed25519 public key (PKCS#8, URL-encoded); when set, Binance "
                 "creates that key type instead of HMAC.",
-                "permissionMode": "Ed25519 keys only: TRADE for full permissions (default) or READ for "
-                "read-only.",
+                "permissionMode": "Ed25519 keys only: TRADE for full permissions (default) or READ for read-only.",
             },
         ),
         transaction=True,
