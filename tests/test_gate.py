@@ -182,3 +182,22 @@ async def test_invalid_arguments_are_refused_before_any_question(connect, fake):
     assert result.is_error and "quantity" in text_of(result)
     assert elicitor.messages == []
     assert fake.requests == []
+
+
+def test_token_refuses_when_the_rebuilt_request_differs_in_any_parameter():
+    """A token is bound to the exact parameters: if what would be sent differs, it is refused and consumed."""
+    from binance_margin_mcp.catalog import CATALOG
+    from binance_margin_mcp.errors import ConfirmationError
+    from binance_margin_mcp.gate import PreparedRequest, TokenStore
+
+    entry = CATALOG["create_margin_order"]
+    request = PreparedRequest("main", "Mainnet", "https://api.binance.com", "fp", entry, (("symbol", "BTCUSDT"),))
+    changed = PreparedRequest("main", "Mainnet", "https://api.binance.com", "fp", entry, (("symbol", "ETHUSDT"),))
+    store = TokenStore(clock=lambda: 0.0)
+    token = store.issue(request)
+    with pytest.raises(ConfirmationError, match="changed"):
+        store.redeem(token, "CONFIRM", lambda _: changed)
+    with pytest.raises(ConfirmationError, match="already used"):
+        store.redeem(token, "CONFIRM", lambda r: r)
+    fresh = store.issue(request)
+    assert store.redeem(fresh, "CONFIRM", lambda r: r) is request

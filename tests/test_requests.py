@@ -14,7 +14,7 @@ from binance_margin_mcp.app import build_server
 from binance_margin_mcp.catalog import CATALOG, Endpoint, Param
 from binance_margin_mcp.settings import Settings
 
-from conftest import MAIN_KEY, TEST_KEY, TEST_SECRET, assert_no_secret
+from conftest import MAIN_KEY, MAIN_SECRET, TEST_KEY, TEST_SECRET, assert_no_secret
 from fakes.verify import split_signed, verify_hmac
 
 TSV = Path(__file__).parent / "data" / "endpoints.tsv"
@@ -181,3 +181,20 @@ async def test_testnet_404_says_testnet_has_no_margin(tools_md):
         result = await client.call_tool("get_cross_margin_account", {"account": "practice"})
     assert result.is_error
     assert "testnet serves no margin endpoints" in result.structured_content["hint"]
+
+
+def test_signed_query_matches_the_fact_sheet_vector_byte_for_byte():
+    """Our encoder + signer reproduce the fact sheet's known-answer query for a borrow (published secret)."""
+    from binance_margin_mcp.params import build_wire_params
+    from binance_margin_mcp.signing import HmacSigner
+    from binance_margin_mcp.transport import BinanceHttp, Credentials
+
+    entry = CATALOG["borrow_or_repay"]
+    pairs = build_wire_params(
+        entry, {"asset": "USDT", "isIsolated": "FALSE", "amount": "10.5", "type": "BORROW", "recvWindow": 5000}
+    )
+    http = BinanceHttp(clock_ms=lambda: 1499827319559)
+    creds = Credentials("https://api.binance.com", MAIN_KEY, HmacSigner(MAIN_SECRET))
+    query, unsigned = http.build_query(entry, pairs, creds)
+    assert unsigned == "asset=USDT&isIsolated=FALSE&amount=10.5&type=BORROW&recvWindow=5000&timestamp=1499827319559"
+    assert query == unsigned + "&signature=6527772999fb5dd757a2d26dfa489817972939737b31ad8b6fc4708d1198a4a0"
