@@ -78,6 +78,7 @@ async def measure(calls: int, starts: int) -> None:
             size = len(listed.model_dump_json(by_alias=True, exclude_none=True).encode())
         tool_times = []
         async with Client(params) as client:
+            await client.call_tool("get_cross_margin_account", {})  # warm-up: connection pool, signer
             for _ in range(calls):
                 start = time.perf_counter()
                 result = await client.call_tool("get_cross_margin_account", {})
