@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from decimal import Decimal
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -95,13 +96,16 @@ async def test_a_single_account_is_the_default_even_if_not_named_main(connect, t
     assert fake.requests[-1].headers["x-mbx-apikey"] == TEST_KEY
 
 
-async def test_missing_tools_md_means_no_accounts_not_a_crash(connect, tmp_path):
-    """A TOOLS.md that does not exist is an empty store with a clear next step."""
+async def test_missing_tools_md_means_the_built_in_paper_account(connect, tmp_path, fake):
+    """With no TOOLS.md the server offers `paper (Paper)` as the default, seeded with the documented balances."""
     async with connect(path=tmp_path / "absent" / "TOOLS.md") as client:
         listed = await client.call_tool("list_accounts", {})
         used = await client.call_tool("get_cross_margin_account", {})
-    assert not listed.is_error and listed.structured_content["accounts"] == []
-    assert used.is_error and "add_account" in text_of(used)
+    assert text_of(listed) == "Binance Accounts:\npaper (Paper)"
+    assert not used.is_error, text_of(used)
+    free = {a["asset"]: a["free"] for a in used.structured_content["userAssets"]}
+    assert (Decimal(free["USDT"]), Decimal(free["BTC"])) == (Decimal("10000"), Decimal("0.1"))
+    assert fake.requests == []  # served in process, nothing went over the (fake) network
 
 
 async def test_malformed_tools_md_names_the_line_and_keeps_other_accounts(connect, tmp_path):

@@ -11,6 +11,7 @@ import inspect
 from enum import StrEnum
 from typing import Annotated, Any
 
+from mcp import Client
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -290,3 +291,8 @@ def build_mcp_server(service: MarginService, entries: list[Endpoint] | None = No
     register_endpoint_tools(server, service, entries if entries is not None else list(CATALOG.values()))
     register_meta_tools(server, MetaTools(service))
     return server
+
+
+def in_memory_client(server: MCPServer, **options: Any) -> Client:
+    """A real MCP client connected in process (used by the demo; tests use the SDK directly)."""
+    return Client(server, **options)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import httpx
 
 from binance_margin_mcp.adapter import build_mcp_server
 from binance_margin_mcp.credentials import ToolsMdStore
+from binance_margin_mcp.paper import IN_PROCESS_URL, PaperVenue
 from binance_margin_mcp.service import MarginService
 from binance_margin_mcp.settings import Settings
 from binance_margin_mcp.transport import BinanceHttp
@@ -23,8 +25,10 @@ def build_service(
     environ: Mapping[str, str] | None = None,
 ) -> MarginService:
     store = ToolsMdStore(settings.tools_md, allow_insecure_permissions=settings.allow_insecure_tools_md)
-    http = BinanceHttp(http_transport, clock_ms)
-    return MarginService(store, http, confirm_mode=settings.confirm_mode, clock=clock, environ=environ)
+    state = settings.paper_state if settings.paper_state == ":memory:" else Path(settings.paper_state)
+    venue = PaperVenue(state, clock_ms=clock_ms, environ=environ)
+    http = BinanceHttp(http_transport, clock_ms, routes={IN_PROCESS_URL: venue.transport()})
+    return MarginService(store, http, confirm_mode=settings.confirm_mode, clock=clock, environ=environ, venue=venue)
 
 
 def build_server(settings: Settings, **kwargs: object):  # type: ignore[no-untyped-def]

@@ -1,29 +1,35 @@
-"""Command line: `binance-margin-mcp` serves MCP over stdio (default) or streamable HTTP."""
+"""Command line: serve MCP (stdio by default, or HTTP), run the paper exchange standalone, or the demo.
+
+binance-margin-mcp [--transport stdio|http] [--tools-md PATH] ...   the MCP server
+binance-margin-mcp simulator [--host] [--port] [--tools-md] [--state] the paper exchange over HTTP
+binance-margin-mcp demo                                             a scripted session on paper
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from binance_margin_mcp import __version__
-from binance_margin_mcp.settings import Settings
+from binance_margin_mcp.settings import Settings, default_data_dir, resolve_tools_md
+
+TOOLS_MD_HELP = "TOOLS.md path (else $BINANCE_MARGIN_TOOLS_MD, else ~/.config/binance-margin-mcp/TOOLS.md)"
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def _serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="binance-margin-mcp",
-        description="MCP server for Binance Margin trading (stdio by default).",
+        description="MCP server for Binance Margin trading (stdio by default). "
+        "Subcommands: `simulator` (paper exchange over HTTP), `demo` (scripted paper session).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000); MCP is served at /mcp")
-    parser.add_argument(
-        "--tools-md",
-        help="TOOLS.md path (else $BINANCE_MARGIN_TOOLS_MD, else ~/.config/binance-margin-mcp/TOOLS.md)",
-    )
+    parser.add_argument("--tools-md", help=TOOLS_MD_HELP)
     parser.add_argument(
         "--confirm-mode",
         choices=["auto", "elicitation"],
@@ -36,18 +42,41 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="read keys from a TOOLS.md that other users can read (not recommended)",
     )
+    parser.add_argument(
+        "--paper-state",
+        help="SQLite file for paper accounts (default ~/.local/share/binance-margin-mcp/paper.sqlite; "
+        "':memory:' keeps nothing)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
-    return parser.parse_args(argv)
+    return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+def _simulator_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="binance-margin-mcp simulator",
+        description="Serve the paper exchange's Binance-compatible REST API on loopback. It accepts requests "
+        "signed by any account of the TOOLS.md (HMAC secrets; RSA/Ed25519 public keys from their PEM files).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address only (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--tools-md", help=TOOLS_MD_HELP)
+    parser.add_argument(
+        "--state", help="SQLite state file (default ~/.local/share/binance-margin-mcp/simulator.sqlite)"
+    )
+    parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def _logging(level: str) -> None:
     # stdout is the MCP stdio channel: every log line goes to stderr.
     logging.basicConfig(
-        stream=sys.stderr,
-        level=args.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+
+def serve(argv: Sequence[str]) -> int:
+    args = _serve_parser().parse_args(argv)
+    _logging(args.log_level)
     settings = Settings.from_env(
         tools_md=args.tools_md,
         transport=args.transport,
@@ -56,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         confirm_mode=args.confirm_mode,
         allow_insecure_tools_md=args.allow_insecure_tools_md,
         log_level=args.log_level.upper(),
+        paper_state=args.paper_state or str(default_data_dir(os.environ) / "paper.sqlite"),
     )
     from binance_margin_mcp.app import build_server  # imported late: `--help` stays fast
 
@@ -65,6 +95,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         server.run("stdio")
     return 0
+
+
+def simulator(argv: Sequence[str]) -> int:
+    args = _simulator_parser().parse_args(argv)
+    _logging(args.log_level)
+    from binance_margin_mcp.simulator.standalone import run_standalone
+
+    tools_md = resolve_tools_md(args.tools_md, os.environ)
+    state = args.state or str(default_data_dir(os.environ) / "simulator.sqlite")
+    return run_standalone(tools_md, state, host=args.host, port=args.port)
+
+
+def demo(argv: Sequence[str]) -> int:
+    argparse.ArgumentParser(
+        prog="binance-margin-mcp demo", description="A scripted margin session on paper."
+    ).parse_args(argv)
+    _logging("WARNING")
+    from binance_margin_mcp.demo import run_demo
+
+    return run_demo()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    commands = {"simulator": simulator, "demo": demo}
+    if args and args[0] in commands:
+        return commands[args[0]](args[1:])
+    return serve(args)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ class MetaTools:
 
     def list_accounts(self) -> Outcome:
         try:
-            loaded = self.service.store.load()
+            loaded = self.service.load()
         except McpToolError as error:
             return error_outcome(error)
         rows = [{"name": a.name, "environment": a.environment} for a in loaded.accounts.values()]

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from binance_margin_mcp.catalog.model import Endpoint
-from binance_margin_mcp.credentials import Account, ToolsMdStore
+from binance_margin_mcp.credentials import Account, LoadResult, ToolsMdStore
 from binance_margin_mcp.errors import AccountError, ConfirmationError, McpToolError
 from binance_margin_mcp.gate import (
     CONFIRM_WORD,
@@ -27,6 +27,7 @@ from binance_margin_mcp.gate import (
     preview,
     preview_text,
 )
+from binance_margin_mcp.paper import IN_PROCESS_URL, PAPER_BASE_URL, PaperVenue
 from binance_margin_mcp.params import build_wire_params, reject_unknown
 from binance_margin_mcp.signing import Signer, make_signer
 from binance_margin_mcp.transport import BinanceHttp, Credentials
@@ -74,9 +75,11 @@ class MarginService:
         confirm_mode: str = "auto",
         clock: Callable[[], float] = time.monotonic,
         environ: Mapping[str, str] | None = None,
+        venue: PaperVenue | None = None,
     ) -> None:
         self.store = store
         self.http = http
+        self.venue = venue
         self.confirm_mode = confirm_mode
         self.tokens = TokenStore(clock)
         self.pending = PendingIds(clock)
@@ -85,9 +88,16 @@ class MarginService:
 
     # -- accounts ---------------------------------------------------------------------------
 
+    def load(self) -> LoadResult:
+        """TOOLS.md's accounts; with none configured, the built-in paper account stands in."""
+        loaded = self.store.load()
+        if loaded.accounts or self.venue is None:
+            return loaded
+        return LoadResult({self.venue.builtin.name: self.venue.builtin}, loaded.problems)
+
     def resolve_account(self, name: str | None) -> Account:
         """The named account, or `main`, or the only one; otherwise ask which (with the list)."""
-        loaded = self.store.load()
+        loaded = self.load()
         accounts = loaded.accounts
         names = list(accounts)
         if name is not None:
@@ -110,11 +120,13 @@ class MarginService:
         )
 
     def credentials(self, account: Account) -> Credentials:
-        if account.environment == "Paper":
-            raise AccountError(
-                f"Account '{account.name}' is a Paper account; paper trading is served by the built-in simulator."
-            )
-        return Credentials(account.base_url, account.api_key.reveal(), self._signer(account), account.environment)
+        base_url = account.base_url
+        if self.venue is not None and self.venue.serves(account):
+            self.venue.admit(account)
+            base_url = IN_PROCESS_URL
+        elif account.base_url == PAPER_BASE_URL:
+            raise AccountError(f"Account '{account.name}' is a Paper account but the paper exchange is not running.")
+        return Credentials(base_url, account.api_key.reveal(), self._signer(account), account.environment)
 
     def _signer(self, account: Account) -> Signer:
         cache_key = f"{account.name}\0{_fingerprint(account)}\0{account.private_key_file}"

@@ -18,6 +18,12 @@ def default_config_dir(environ: Mapping[str, str]) -> Path:
     return Path(base) / "binance-margin-mcp"
 
 
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    """`$XDG_DATA_HOME/binance-margin-mcp`, else `~/.local/share/binance-margin-mcp` (paper state lives here)."""
+    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "binance-margin-mcp"
+
+
 def resolve_tools_md(flag: str | None, environ: Mapping[str, str]) -> Path:
     """--tools-md, else $BINANCE_MARGIN_TOOLS_MD, else the default config directory's TOOLS.md."""
     chosen = flag or environ.get(TOOLS_MD_ENV)
@@ -33,6 +39,8 @@ class Settings:
     confirm_mode: ConfirmMode = "auto"
     allow_insecure_tools_md: bool = False
     log_level: str = "WARNING"
+    # Where paper state persists; ":memory:" (the library default, used by tests) keeps nothing.
+    paper_state: str = ":memory:"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

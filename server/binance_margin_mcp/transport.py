@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -76,8 +76,10 @@ class BinanceHttp:
         self,
         transport: httpx.AsyncBaseTransport | None = None,
         clock_ms: Callable[[], int] | None = None,
+        routes: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     ) -> None:
         self._transport = transport
+        self._routes = dict(routes or {})  # base URL -> transport (the in-process paper exchange)
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._clients: dict[str, httpx.AsyncClient] = {}
 
@@ -86,7 +88,7 @@ class BinanceHttp:
         if client is None:
             client = httpx.AsyncClient(
                 base_url=base_url,
-                transport=self._transport,
+                transport=self._routes.get(base_url, self._transport),
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
                 follow_redirects=False,  # a redirect could carry the key header somewhere else
                 trust_env=False,  # no proxy from the environment sees signed requests

@@ -1,0 +1,101 @@
+"""`binance-margin-mcp demo`: a scripted margin session on a fresh paper account, through a real MCP client.
+
+It lists accounts, reads the margin account, borrows, places a MARGIN_BUY limit order, moves the
+paper market so the order fills, reads orders and trades, repays and shows the interest charged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from binance_margin_mcp.adapter import build_mcp_server, in_memory_client
+from binance_margin_mcp.app import build_service
+from binance_margin_mcp.settings import Settings
+
+HOUR_MS = 3_600_000
+
+
+class DemoClock:
+    """Real time, plus whatever the script fast-forwards (interest is charged per simulated hour)."""
+
+    def __init__(self) -> None:
+        self.offset_ms = 0
+
+    def __call__(self) -> int:
+        return int(time.time() * 1000) + self.offset_ms
+
+
+def _show(data: Any, limit: int = 900) -> str:
+    text = json.dumps(data, indent=2)
+    return text if len(text) <= limit else text[:limit] + "\n  ..."
+
+
+async def _call(client: Any, tool: str, args: dict[str, Any] | None = None, *, echo: bool = True) -> dict[str, Any]:
+    shown = ", ".join(f"{k}={v}" for k, v in (args or {}).items())
+    print(f"\n>>> {tool}({shown})")
+    result = await client.call_tool(tool, args or {})
+    data = result.structured_content or {}
+    if echo or result.is_error:
+        print(("ERROR: " if result.is_error else "") + _show(data))
+    if result.is_error:
+        raise SystemExit(f"demo step {tool} failed")
+    return data
+
+
+def _balances(account: dict[str, Any]) -> str:
+    rows = [a for a in account.get("userAssets", []) if Decimal(a["free"]) or Decimal(a["borrowed"])]
+    return ", ".join(f"{a['asset']} free {a['free']} borrowed {a['borrowed']} interest {a['interest']}" for a in rows)
+
+
+async def _script(tools_md: Path) -> None:
+    clock = DemoClock()
+    service = build_service(Settings(tools_md=tools_md), clock_ms=clock)
+    venue = service.venue
+    assert venue is not None
+    async with in_memory_client(build_mcp_server(service)) as client:
+        await _call(client, "list_accounts")
+        account = await _call(client, "get_cross_margin_account", echo=False)
+        print(f"--- balances: {_balances(account)}; margin level {account.get('marginLevel')}")
+        await _call(
+            client, "borrow_or_repay", {"asset": "USDT", "isIsolated": "FALSE", "amount": "1000", "type": "BORROW"}
+        )
+        order = await _call(
+            client,
+            "create_margin_order",
+            {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "0.1",
+                "price": "59000",
+                "sideEffectType": "MARGIN_BUY",
+            },
+        )
+        await _call(client, "get_open_margin_orders", {"symbol": "BTCUSDT"})
+        print("\n--- the paper market moves: BTCUSDT 60000 -> 58900")
+        venue.exchange.set_price("BTCUSDT", "58900")
+        await _call(client, "get_margin_order", {"symbol": "BTCUSDT", "orderId": order["orderId"]})
+        await _call(client, "get_margin_trades", {"symbol": "BTCUSDT"})
+        print("\n--- two simulated hours pass")
+        clock.offset_ms += 2 * HOUR_MS
+        await _call(
+            client, "borrow_or_repay", {"asset": "USDT", "isIsolated": "FALSE", "amount": "500", "type": "REPAY"}
+        )
+        await _call(client, "get_margin_interest_history", {"asset": "USDT"})
+        account = await _call(client, "get_cross_margin_account", echo=False)
+        print(f"--- balances: {_balances(account)}; margin level {account.get('marginLevel')}")
+
+
+def run_demo() -> int:
+    print("binance-margin-mcp demo: a fresh built-in paper account, driven through an MCP client")
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(_script(Path(tmp) / "TOOLS.md"))  # no TOOLS.md: the built-in paper account is used
+    print("\nDone. Nothing left this machine: the paper exchange ran in process.")
+    return 0

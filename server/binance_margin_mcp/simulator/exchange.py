@@ -1,0 +1,293 @@
+"""The paper exchange core: Binance margin semantics for every catalog endpoint, persisted in SQLite.
+
+`Exchange.handle(user, endpoint, params)` runs one catalog tool for one account name and returns
+Binance-shaped JSON data or raises `SimError`. Each call (and each control: `set_price`, `tick`,
+`deposit`, ...) is one transaction: time-based events are applied first, and either every change
+of the call is committed together or, if it fails, none is. Module map:
+
+    market       pairs, assets, filters' parameters, prices, the optional random walk
+    filters      exchangeInfo and the -1013 filter checks
+    state/store  dataclasses, their JSON codec, the SQLite documents
+    ledger       balances, borrow/repay, hourly interest, margin level, borrow limits
+    legs/fills/engine   order validation, funds and fills, the order life cycle vs the price
+    orders, order_lists, accounts, loans, risk_api, special_keys, static_data   endpoint handlers
+    liquidation  forced/manual liquidation and the liquidation loan
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TypeVar
+
+from . import (
+    accounts,
+    engine,
+    filters,
+    ledger,
+    liquidation,
+    loans,
+    order_lists,
+    orders,
+    risk_api,
+    special_keys,
+    static_data,
+)
+from .context import Context
+from .errors import SimError
+from .market import Market
+from .state import GlobalState, UserState, decode, encode
+from .store import Store
+from .util import MINUTE_MS, Params, bad_asset, f8, no_account
+
+STARTING_BALANCES = ledger.STARTING_BALANCES
+
+SIMPLIFICATIONS: tuple[str, ...] = (
+    "There is no order book and no other participant: every order trades against the last price of the "
+    "simulated feed, which moves only by set_price or the optional seeded random walk.",
+    "Orders fill completely at once (no PARTIALLY_FILLED): marketable orders take at the last price, resting "
+    "limit orders fill at their own price as maker once the price reaches them; icebergs are accepted and "
+    "checked against ICEBERG_PARTS but fill like plain orders.",
+    "Trailing stops (trailingDelta) are not supported: exchangeInfo says allowTrailingStop=false and such "
+    "orders are rejected with -2010.",
+    "Self-trade prevention never triggers (there is nobody to trade with); myPreventedMatches is always [].",
+    "Commission is a flat 0.1% taken from the asset received; BNB fee burn and VIP tiers have no effect.",
+    "Interest rates are fixed per asset (BTC 0.005%, ETH 0.008%, BNB 0.05%, USDT/USDC 0.03% a day); each hourly "
+    "charge is principal x daily rate / 24 rounded to 8 decimals; interestRateHistory repeats the fixed rate.",
+    "Collateral ratios are 1 for every asset, so collateralMarginLevel equals marginLevel; borrow limits use "
+    "the initial ratio of the account's leverage (cross 3x 1.5, 5x 1.25, 10x 1.111; isolated from its tier).",
+    "The lending pool (available-inventory) is one pool per asset shared by cross and isolated accounts; "
+    "exceeding it is reported as -3006 like any other borrow limit.",
+    "Forced liquidation happens only after a price move (set_price or a walk step), sells at the last price "
+    "through a direct pair or via USDT without lot-size rounding, and charges the normal 0.1% as LIQUIDATION_FEE. "
+    "A shortfall becomes a USDC liquidation loan for cross accounts and is written off for isolated ones.",
+    "Isolated accounts are funded with Exchange.deposit (recorded as a ROLL_IN transfer); there is no transfer "
+    "endpoint and no spot wallet. The liquidation loan is repaid from the cross margin balance.",
+    "Small liability exchange turns each listed debt worth under 10 USDT into a USDT debt of the same value.",
+    "The order-count usage endpoint counts orders but no order-rate limit is enforced.",
+    "Order ids, trade ids and transaction ids come from global counters; generated client order ids are "
+    "deterministic 22-character strings.",
+    "Special keys need no VIP level. A deleted special key (or one dropped by reset_user) is not reported to the "
+    "key registry; only new keys are, through on_new_key, which is also called again for every stored special key "
+    "when an Exchange opens an existing database (their secrets/public keys are kept in it for that).",
+    "Filters use the last price as their reference price (avgPriceMins 0), and each pair's random walk is "
+    "independent (ETHBTC is not kept consistent with ETHUSDT/BTCUSDT).",
+    "Isolated accounts are created by their first deposit or by enable_isolated_margin_account; disabling needs "
+    "no debt and no open orders, with no once-per-24-hours limit.",
+    "OTOCO lists report contingencyType OTO (as in Binance's margin example); open OTO and OTOCO lists are listed "
+    "by get_open_margin_oto_order_lists, open OCOs by get_open_margin_order_lists.",
+)
+
+T = TypeVar("T")
+MAX_WALK_STEPS = 1440  # after a longer pause the walk resumes from the current minute
+
+
+def _wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _handlers() -> dict[str, Callable[[Context, UserState, Params], Any]]:
+    table: dict[str, Callable[[Context, UserState, Params], Any]] = {}
+    for module in (accounts, loans, orders, order_lists, risk_api, special_keys, static_data):
+        table.update(module.HANDLERS)
+    return table
+
+
+class Exchange:
+    """One simulated Binance margin venue, its users and its SQLite file."""
+
+    def __init__(
+        self,
+        db_path: str | Path = ":memory:",
+        *,
+        clock_ms: Callable[[], int] | None = None,
+        market: Market | None = None,
+        on_new_key: Callable[[str, str, str, str], None] | None = None,
+    ) -> None:
+        self.clock_ms = clock_ms or _wall_clock_ms
+        self.market = market or Market()
+        self._lock = threading.RLock()
+        self._store = Store(db_path)
+        self._ctx = Context(self.market, self.clock_ms, on_new_key, ledger.new_user)
+        self._handlers = _handlers()
+        self._defaults = dict(self.market.prices)
+        with self._lock:
+            self._load_global()
+            for name in self._store.user_names():
+                self._load_user(name)
+            restored = [key for us in self._ctx.users.values() for key in special_keys.stored_keys(us)]
+        if on_new_key is not None:
+            for key in restored:  # special keys made before a restart authenticate again
+                on_new_key(*key)
+
+    # -- the interface ---------------------------------------------------------------------------
+    def handle(self, user: str, endpoint: str, params: Mapping[str, str]) -> Any:
+        """Run catalog tool `endpoint` for account `user`; Binance JSON data, or SimError."""
+        handler = self._handlers.get(endpoint)
+
+        def work() -> Any:
+            self._tick()
+            if handler is None:
+                raise SimError(-1000, "An unknown error occurred while processing the request.")
+            return handler(self._ctx, self._ctx.user(user), Params(params))
+
+        return self._transaction(work)
+
+    def public(self, path: str, params: Mapping[str, str]) -> Any:
+        """The unsigned /api/v3 routes: time, ping, exchangeInfo, ticker/price."""
+        return self._transaction(lambda: self._public(path, Params(params)))
+
+    def set_price(self, symbol: str, price: str) -> None:
+        """Move the market: resting orders fill or trigger, OTO legs are placed, margins re-checked."""
+        try:
+            value = Decimal(str(price))
+        except InvalidOperation:
+            raise ValueError(f"bad price {price!r}") from None
+        if not value.is_finite():
+            raise ValueError(f"bad price {price!r}")
+
+        def work() -> None:
+            self._tick()
+            self.market.set_price(symbol, value)
+            self._after_move([symbol])
+
+        self._transaction(work)
+
+    def tick(self) -> None:
+        """Apply what time has brought up to clock_ms(): hourly interest, listen-key expiry, walk steps."""
+        self._transaction(self._tick)
+
+    def ensure_user(self, user: str) -> None:
+        self._transaction(lambda: (self._tick(), self._ctx.user(user)))
+
+    def reset_user(self, user: str) -> None:
+        """Back to the starting balances; orders, history and keys of the account are forgotten."""
+
+        def work() -> None:
+            self._tick()
+            self._ctx.users[user] = ledger.new_user(self._ctx, user)
+            self._ctx.touched.add(user)
+
+        self._transaction(work)
+
+    def deposit(self, user: str, asset: str, amount: str, isolated_symbol: str | None = None) -> None:
+        """Funds arriving into cross margin or an isolated pair (a ROLL_IN transfer)."""
+        try:
+            value = Decimal(str(amount))
+        except InvalidOperation:
+            raise ValueError(f"bad amount {amount!r}") from None
+        if not value.is_finite() or value <= 0:
+            raise ValueError("deposit amount must be positive")
+
+        def work() -> None:
+            self._tick()
+            us = self._ctx.user(user)
+            self.market.asset(asset)
+            if isolated_symbol is not None:
+                spec = self.market.spec(isolated_symbol)
+                if asset not in (spec.base, spec.quote):
+                    raise bad_asset()
+                if not ledger.open_isolated(self._ctx, us, isolated_symbol).enabled:
+                    raise no_account()
+            ledger.transfer_in(self._ctx, us, isolated_symbol, asset, value)
+
+        self._transaction(work)
+
+    def export_user(self, user: str) -> dict:
+        """The account's whole state as JSON-able data (for tests and debugging)."""
+        with self._lock:
+            us = self._ctx.users.get(user)
+            return {} if us is None else encode(us)
+
+    def close(self) -> None:
+        self._store.close()
+
+    # -- transactions ----------------------------------------------------------------------------
+    def _transaction(self, work: Callable[[], T]) -> T:
+        ctx = self._ctx
+        with self._lock:
+            ctx.freeze()
+            ctx.touched, ctx.hooks, ctx.deferred = set(), [], []
+            try:
+                result = work()
+                self._commit()
+            except BaseException:
+                self._rollback()
+                raise
+            finally:
+                ctx.unfreeze()
+            hooks, ctx.hooks = ctx.hooks, []
+        for hook in hooks:
+            hook()
+        return result
+
+    def _commit(self) -> None:
+        ctx = self._ctx
+        ctx.glob.prices = {symbol: str(price) for symbol, price in self.market.prices.items()}
+        docs = {name: encode(ctx.users[name]) for name in sorted(ctx.touched) if name in ctx.users}
+        self._store.save(encode(ctx.glob), docs)
+
+    def _rollback(self) -> None:
+        self._load_global()
+        for name in self._ctx.touched:
+            self._ctx.users.pop(name, None)
+            self._load_user(name)
+
+    def _load_global(self) -> None:
+        doc = self._store.load_global()
+        glob = GlobalState() if doc is None else decode(GlobalState, doc)
+        self.market.prices.update(self._defaults)
+        for symbol, text in glob.prices.items():
+            if symbol in self.market.symbols:
+                self.market.prices[symbol] = Decimal(text)
+        self._ctx.glob = glob
+
+    def _load_user(self, name: str) -> None:
+        doc = self._store.load_user(name)
+        if doc is not None:
+            self._ctx.users[name] = decode(UserState, doc)
+
+    # -- time and prices -------------------------------------------------------------------------
+    def _tick(self) -> None:
+        ctx = self._ctx
+        now = ctx.now()
+        self._walk(now)
+        for us in list(ctx.users.values()):
+            ledger.accrue(ctx, us, now)
+            special_keys.expire_listen_keys(ctx, us, now)
+
+    def _walk(self, now: int) -> None:
+        glob = self._ctx.glob
+        minute = now // MINUTE_MS
+        if self.market.walk_seed is None or glob.walk_minute >= minute:
+            return
+        if glob.walk_minute >= 0:
+            for step in range(max(glob.walk_minute + 1, minute - MAX_WALK_STEPS + 1), minute + 1):
+                moved = self.market.walk(step)
+                if moved:
+                    self._after_move(moved)
+        glob.walk_minute = minute
+
+    def _after_move(self, symbols: list[str]) -> None:
+        for symbol in symbols:
+            engine.process_symbol(self._ctx, symbol)
+        liquidation.check_all(self._ctx)
+
+    def _public(self, path: str, p: Params) -> Any:
+        self._tick()
+        now = self._ctx.now()
+        if path == "/api/v3/time":
+            return {"serverTime": now}
+        if path == "/api/v3/ping":
+            return {}
+        if path == "/api/v3/exchangeInfo":
+            specs = filters.requested_symbols(self.market, p.str("symbol"), p.str("symbols"))
+            return filters.exchange_info(self.market, now, specs)
+        if path == "/api/v3/ticker/price":
+            specs = filters.requested_symbols(self.market, p.str("symbol"), p.str("symbols"))
+            rows = [{"symbol": s.symbol, "price": f8(self.market.price(s.symbol))} for s in specs]
+            return rows[0] if p.has("symbol") else rows
+        raise SimError(-1000, "An unknown error occurred while processing the request.", 404)
