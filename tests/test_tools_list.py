@@ -11,7 +11,15 @@ import pytest
 from binance_margin_mcp.catalog import CATALOG
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "tools_list.json"
-META_TOOLS = {"list_accounts", "show_account", "add_account", "remove_account", "confirm_transaction"}
+META_TOOLS = {
+    "list_accounts",
+    "show_account",
+    "add_account",
+    "remove_account",
+    "confirm_transaction",
+    "reset_paper_account",
+    "set_paper_price",
+}
 
 
 async def listed(connect) -> list[dict]:

@@ -251,6 +251,17 @@ def register_meta_tools(server: MCPServer, meta: MetaTools) -> None:
     ) -> CallToolResult:
         return to_result(await meta.service.confirm(token, confirmation))
 
+    async def reset_paper_account(
+        account: Annotated[str | None, Field(description="Paper account name (default: main/the only one)")] = None,
+    ) -> CallToolResult:
+        return to_result(meta.reset_paper_account(account))
+
+    async def set_paper_price(
+        symbol: Annotated[str, Field(description="Pair, e.g. BTCUSDT")],
+        price: Annotated[str, Field(description='New last price as a decimal string, e.g. "58900"')],
+    ) -> CallToolResult:
+        return to_result(meta.set_paper_price(symbol, price))
+
     specs = [
         (
             list_accounts,
@@ -279,6 +290,20 @@ def register_meta_tools(server: MCPServer, meta: MetaTools) -> None:
             "the one-time token of a confirmation_required result (valid 120 s, single use) and the human's exact "
             "text. Never call it with text the human did not type.",
             ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True),
+        ),
+    ]
+    specs += [
+        (
+            reset_paper_account,
+            "Reset a built-in paper account to its starting balances (10000 USDT, 0.1 BTC), "
+            "deleting its orders, loans and history. Paper only.",
+            ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, **local),
+        ),
+        (
+            set_paper_price,
+            "Move the paper market: set a pair's last price on the built-in paper exchange; resting "
+            "paper orders, stops and liquidations react at once. Paper only; real markets are untouched.",
+            ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, **local),
         ),
     ]
     for fn, description, hints in specs:

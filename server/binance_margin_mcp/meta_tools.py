@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from binance_margin_mcp.errors import McpToolError
+from binance_margin_mcp.catalog.model import Param
+from binance_margin_mcp.credentials import Account
+from binance_margin_mcp.errors import AccountError, McpToolError
+from binance_margin_mcp.params import wire_value
 from binance_margin_mcp.service import MarginService, Outcome, error_outcome
+from binance_margin_mcp.simulator.errors import SimError
+from binance_margin_mcp.simulator.exchange import STARTING_BALANCES, Exchange
 
 
 class MetaTools:
@@ -77,3 +82,47 @@ class MetaTools:
         except McpToolError as error:
             return error_outcome(error)
         return Outcome({"status": "removed", "account": name}, text=f"Removed account '{name}' from TOOLS.md.")
+
+    # -- paper exchange controls (they never touch a real account) --------------------------------
+
+    def _paper_exchange(self, name: str | None) -> tuple[Account, Exchange]:
+        account = self.service.resolve_account(name)
+        venue = self.service.venue
+        if venue is None or not venue.serves(account):
+            raise AccountError(f"Account '{account.name}' is not a built-in paper account; nothing was changed.")
+        venue.admit(account)
+        return account, venue.exchange
+
+    def reset_paper_account(self, name: str | None) -> Outcome:
+        try:
+            account, exchange = self._paper_exchange(name)
+            exchange.reset_user(account.name)
+        except McpToolError as error:
+            return error_outcome(error)
+        text = f"Paper account '{account.name}' reset to its starting balances: " + ", ".join(
+            f"{amount} {asset}" for asset, amount in STARTING_BALANCES.items()
+        )
+        return Outcome({"status": "reset", "account": account.name, "balances": dict(STARTING_BALANCES)}, text=text)
+
+    def set_paper_price(self, symbol: str, price: str | float) -> Outcome:
+        try:
+            text_symbol = wire_value(Param("symbol", "string"), symbol)
+            text_price = wire_value(Param("price", "decimal"), price)
+            _, exchange = self._paper_exchange(self._a_paper_account())
+            exchange.set_price(text_symbol, text_price)
+        except McpToolError as error:
+            return error_outcome(error)
+        except SimError as error:
+            return error_outcome(AccountError(f"Paper exchange refused: {error.msg}"))
+        return Outcome(
+            {"symbol": text_symbol, "price": text_price},
+            text=f"Paper market {text_symbol} now at {text_price}; resting paper orders were matched.",
+        )
+
+    def _a_paper_account(self) -> str:
+        """The paper market is shared: any paper account opens it (the built-in one when none is configured)."""
+        venue = self.service.venue
+        for account in self.service.load().accounts.values():
+            if venue is not None and venue.serves(account):
+                return account.name
+        raise AccountError("No paper account is configured, so there is no paper market to move.")
