@@ -66,7 +66,9 @@ async def measure(calls: int, starts: int) -> None:
     with fake.serve() as base_url, tempfile.TemporaryDirectory() as tmp:
         tools_md = write_tools_md(Path(tmp), base_url)
         params = StdioServerParameters(
-            command=sys.executable, args=["-m", "binance_margin_mcp", "--tools-md", str(tools_md)], cwd=str(ROOT)
+            command=sys.executable,
+            args=["-m", "binance_margin_mcp", "--tools-md", str(tools_md), "--paper-state", ":memory:"],
+            cwd=str(ROOT),
         )
         startup = []
         size = 0

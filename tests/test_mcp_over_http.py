@@ -37,7 +37,17 @@ def wait_listening(port: int, process: subprocess.Popen, seconds: float = 20.0) 
 async def test_http_transport_lists_every_tool(tools_md):
     """The HTTP server answers tools/list at /mcp with every catalog tool."""
     port = free_port()
-    command = [sys.executable, "-m", "binance_margin_mcp", "--transport", "http", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "binance_margin_mcp",
+        "--transport",
+        "http",
+        "--port",
+        str(port),
+        "--paper-state",
+        ":memory:",
+    ]
     process = subprocess.Popen([*command, "--tools-md", str(tools_md)], cwd=ROOT, stderr=subprocess.PIPE)
     try:
         wait_listening(port, process)

@@ -26,7 +26,7 @@ async def test_stdio_server_lists_tools_reads_and_sends_a_confirmed_order_once(f
         )
         params = StdioServerParameters(
             command=sys.executable,
-            args=["-m", "binance_margin_mcp", "--tools-md", str(tools_md)],
+            args=["-m", "binance_margin_mcp", "--tools-md", str(tools_md), "--paper-state", ":memory:"],
             cwd=str(ROOT),
         )
         elicitor = Elicitor("accept", "CONFIRM")

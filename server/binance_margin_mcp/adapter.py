@@ -311,8 +311,10 @@ def register_meta_tools(server: MCPServer, meta: MetaTools) -> None:
         _compact_schema(server, fn.__name__)
 
 
-def build_mcp_server(service: MarginService, entries: list[Endpoint] | None = None) -> MCPServer:
-    server = MCPServer("binance-margin-mcp", version=__version__, instructions=INSTRUCTIONS)
+def build_mcp_server(
+    service: MarginService, entries: list[Endpoint] | None = None, log_level: str = "WARNING"
+) -> MCPServer:
+    server = MCPServer("binance-margin-mcp", version=__version__, instructions=INSTRUCTIONS, log_level=log_level)
     register_endpoint_tools(server, service, entries if entries is not None else list(CATALOG.values()))
     register_meta_tools(server, MetaTools(service))
     return server

@@ -34,4 +34,4 @@ def build_service(
 def build_server(settings: Settings, **kwargs: object):  # type: ignore[no-untyped-def]
     """The MCPServer with every tool registered (kwargs: see build_service)."""
     service = build_service(settings, **kwargs)  # type: ignore[arg-type]
-    return build_mcp_server(service)
+    return build_mcp_server(service, log_level=settings.log_level)
