@@ -93,8 +93,23 @@ def clock() -> Clock:
     return Clock()
 
 
+class Sleeps:
+    """An injected asyncio.sleep that returns at once and records how long the code wanted to wait."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
 @pytest.fixture
-def connect(fake: FakeBinance, tools_md: Path, clock: Clock) -> Callable[..., Any]:
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def connect(fake: FakeBinance, tools_md: Path, clock: Clock, sleeps: Sleeps) -> Callable[..., Any]:
     """connect(mode=..., elicitor=..., **settings) -> async context manager yielding a connected Client."""
 
     @asynccontextmanager
@@ -102,7 +117,7 @@ def connect(fake: FakeBinance, tools_md: Path, clock: Clock) -> Callable[..., An
         mode: str = "auto", elicitor: Elicitor | None = None, path: Path | None = None, **settings: Any
     ) -> AsyncIterator[Client]:
         server = build_server(
-            Settings(tools_md=path or tools_md, **settings), http_transport=fake.transport(), clock=clock
+            Settings(tools_md=path or tools_md, **settings), http_transport=fake.transport(), clock=clock, sleep=sleeps
         )
         async with Client(server, mode=mode, elicitation_callback=elicitor) as client:  # type: ignore[arg-type]
             yield client

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 import httpx
 
 from binance_margin_mcp.adapter import build_mcp_server
+from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.credentials import ToolsMdStore
 from binance_margin_mcp.paper import IN_PROCESS_URL, PaperVenue
+from binance_margin_mcp.ratelimit import WeightBook
 from binance_margin_mcp.service import MarginService
 from binance_margin_mcp.settings import Settings
+from binance_margin_mcp.timesync import ServerClock
 from binance_margin_mcp.transport import BinanceHttp
 
 
@@ -23,12 +27,19 @@ def build_service(
     clock: Callable[[], float] = time.monotonic,
     clock_ms: Callable[[], int] | None = None,
     environ: Mapping[str, str] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> MarginService:
     store = ToolsMdStore(settings.tools_md, allow_insecure_permissions=settings.allow_insecure_tools_md)
     state = settings.paper_state if settings.paper_state == ":memory:" else Path(settings.paper_state)
     venue = PaperVenue(state, clock_ms=clock_ms, environ=environ)
-    http = BinanceHttp(http_transport, clock_ms, routes={IN_PROCESS_URL: venue.transport()})
-    return MarginService(store, http, confirm_mode=settings.confirm_mode, clock=clock, environ=environ, venue=venue)
+    local_ms = clock_ms or wall_clock_ms
+    http = BinanceHttp(http_transport, local_ms, routes={IN_PROCESS_URL: venue.transport()})
+    client = BinanceClient(http, ServerClock(local_ms), WeightBook(local_ms), sleep=sleep)
+    return MarginService(store, client, confirm_mode=settings.confirm_mode, clock=clock, environ=environ, venue=venue)
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def build_server(settings: Settings, **kwargs: object):  # type: ignore[no-untyped-def]

@@ -128,6 +128,10 @@ class ApiError(McpToolError):
             text += f"\nHint: {self.hint}"
         super().__init__(text)
 
+    def with_hint(self, hint: str) -> ApiError:
+        """The same Binance answer with a different next step."""
+        return ApiError(self.code, self.msg, self.http_status, self.endpoint, hint=hint)
+
     def payload(self) -> dict[str, Any]:
         return {
             "status": self.status,

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from binance_margin_mcp.catalog.model import Endpoint
+from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.credentials import Account, LoadResult, ToolsMdStore
 from binance_margin_mcp.errors import AccountError, ConfirmationError, McpToolError
 from binance_margin_mcp.gate import (
@@ -30,7 +31,7 @@ from binance_margin_mcp.gate import (
 from binance_margin_mcp.paper import IN_PROCESS_URL, PAPER_BASE_URL, PaperVenue
 from binance_margin_mcp.params import build_wire_params, reject_unknown
 from binance_margin_mcp.signing import Signer, make_signer
-from binance_margin_mcp.transport import BinanceHttp, Credentials
+from binance_margin_mcp.transport import Credentials
 
 DEFAULT_ACCOUNT = "main"
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class MarginService:
     def __init__(
         self,
         store: ToolsMdStore,
-        http: BinanceHttp,
+        http: BinanceClient,
         *,
         confirm_mode: str = "auto",
         clock: Callable[[], float] = time.monotonic,
@@ -239,6 +240,7 @@ class MarginService:
             "environment": request.environment,
             "confirmedBy": confirmed_by,
             "usedWeight": response.weights,
+            "rateLimit": response.budget,
         }
         log.info("%s on %s: HTTP %s", sent.method + " " + sent.path, request.account, response.http_status)
         return Outcome(structured, meta=meta)

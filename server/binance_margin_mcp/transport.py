@@ -7,6 +7,7 @@ RFC 3986; the signature covers precisely the bytes before `&signature=`. One poo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -49,6 +50,11 @@ class Credentials:
     signer: Signer | None
     environment: str = "Mainnet"
 
+    @property
+    def uid_scope(self) -> str:
+        """UID limits are per account: a digest of the key names the account without holding the key."""
+        return hashlib.sha256((self.api_key or "").encode()).hexdigest()[:16]
+
 
 @dataclass(frozen=True)
 class ApiResponse:
@@ -58,6 +64,7 @@ class ApiResponse:
     http_status: int
     weights: dict[str, str] = field(default_factory=dict)
     url_path: str = ""
+    budget: dict[str, Any] = field(default_factory=dict)  # this endpoint's weight budget after the request
 
 
 @dataclass(frozen=True)
@@ -96,21 +103,24 @@ class BinanceHttp:
             self._clients[base_url] = client
         return client
 
-    def build_query(self, entry: Endpoint, pairs: Sequence[tuple[str, str]], creds: Credentials) -> tuple[str, str]:
+    def build_query(
+        self, entry: Endpoint, pairs: Sequence[tuple[str, str]], creds: Credentials, timestamp_ms: int | None = None
+    ) -> tuple[str, str]:
         """(query sent, query without signature); signed endpoints get timestamp then signature."""
         if not entry.security.signed:
             query = encode_params(pairs)
             return query, query
         if creds.signer is None:
             raise TransportError(f"{entry.name} needs a signature but the account has no signing key.")
-        payload = encode_params([*pairs, ("timestamp", str(self._clock_ms()))])
+        timestamp = self._clock_ms() if timestamp_ms is None else timestamp_ms
+        payload = encode_params([*pairs, ("timestamp", str(timestamp))])
         signature = creds.signer.sign(payload.encode("ascii"))
         return f"{payload}&signature={quote(signature, safe='')}", payload
 
     async def send(
-        self, entry: Endpoint, pairs: Sequence[tuple[str, str]], creds: Credentials
+        self, entry: Endpoint, pairs: Sequence[tuple[str, str]], creds: Credentials, timestamp_ms: int | None = None
     ) -> tuple[ApiResponse, SentRequest]:
-        query, unsigned = self.build_query(entry, pairs, creds)
+        query, unsigned = self.build_query(entry, pairs, creds, timestamp_ms)
         sent = SentRequest(entry.method, entry.path, unsigned)
         headers = {"X-MBX-APIKEY": creds.api_key} if creds.api_key else {}
         url = entry.path + (f"?{query}" if query else "")

@@ -1,0 +1,158 @@
+"""Clock sync, weight budgets, 429/418 handling and read retries, against the fake Binance."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from binance_margin_mcp.app import build_server
+from binance_margin_mcp.settings import Settings
+
+from conftest import MAIN_KEY, MAIN_SECRET, TEST_KEY, TEST_SECRET, Sleeps
+from fakes.fake_binance import FakeBinance
+
+ACCOUNT = "/sapi/v1/margin/account"
+ORDER = "/sapi/v1/margin/order"
+MARGIN_BUY = {
+    "symbol": "BTCUSDT",
+    "side": "BUY",
+    "type": "MARKET",
+    "quantity": "0.001",
+    "sideEffectType": "MARGIN_BUY",
+    "account": "practice",
+}
+
+
+class LocalClock:
+    """The server process's own clock (ms), settable."""
+
+    def __init__(self) -> None:
+        self.now = int(time.time() * 1000)
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def make_fake(server_ms) -> FakeBinance:
+    fake = FakeBinance(now_ms=server_ms)
+    fake.add_hmac_key(MAIN_KEY, MAIN_SECRET)
+    fake.add_hmac_key(TEST_KEY, TEST_SECRET)
+    return fake
+
+
+def open_client(fake: FakeBinance, tools_md: Path, local: LocalClock, sleeps: Sleeps | None = None) -> Client:
+    server = build_server(
+        Settings(tools_md=tools_md), http_transport=fake.transport(), clock_ms=local, sleep=sleeps or Sleeps()
+    )
+    return Client(server)
+
+
+def calls_to(fake: FakeBinance, path: str) -> int:
+    return sum(1 for r in fake.requests if r.path == path)
+
+
+@pytest.mark.parametrize("skew_ms", [-7000, 7000, 3000, -3000])
+async def test_a_skewed_local_clock_is_corrected_by_the_server_time_offset(tools_md, skew_ms):
+    """Local clock ±7 s off Binance's: timestamps use the measured offset, so requests are accepted."""
+    local = LocalClock()
+    fake = make_fake(lambda: local.now + skew_ms)
+    async with open_client(fake, tools_md, local) as client:
+        result = await client.call_tool("get_cross_margin_account", {})
+    assert not result.is_error, result.content[0].text
+    assert calls_to(fake, "/api/v3/time") == 1  # measured once, at first use
+    assert calls_to(fake, ACCOUNT) == 1  # accepted the first time: no -1021 and retry needed
+
+
+async def test_a_read_rejected_with_1021_is_retried_once_after_resync(tools_md):
+    """The server clock jumps after the first sync: the read gets -1021, resyncs, and succeeds on the retry."""
+    local = LocalClock()
+    server_offset = [0]
+    fake = make_fake(lambda: local.now + server_offset[0])
+    async with open_client(fake, tools_md, local) as client:
+        assert not (await client.call_tool("get_cross_margin_account", {})).is_error
+        server_offset[0] = 9000
+        result = await client.call_tool("get_cross_margin_account", {})
+    assert not result.is_error, result.content[0].text
+    assert calls_to(fake, "/api/v3/time") == 2
+    assert calls_to(fake, ACCOUNT) == 3  # ok, rejected, retried
+
+
+async def test_a_transaction_rejected_with_1021_is_not_retried_but_the_next_attempt_works(tools_md):
+    """A write with a stale timestamp is reported (nothing executed) after a resync; sending again succeeds."""
+    local = LocalClock()
+    server_offset = [0]
+    fake = make_fake(lambda: local.now + server_offset[0])
+    args = {"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.001", "account": "practice"}
+    async with open_client(fake, tools_md, local) as client:
+        await client.call_tool("get_cross_margin_account", {"account": "practice"})
+        server_offset[0] = -9000
+        first = await client.call_tool("create_margin_order", args)
+        assert first.is_error and first.structured_content["code"] == -1021
+        assert "re-synchronised" in first.structured_content["hint"]
+        assert calls_to(fake, ORDER) == 1
+        second = await client.call_tool("create_margin_order", args)
+    assert not second.is_error
+    assert calls_to(fake, ORDER) == 2
+
+
+async def test_a_request_that_would_break_the_weight_budget_is_refused_locally(tools_md):
+    """With 179,000 UID weight used this minute, a MARGIN_BUY (1500 UID) is not sent; the result says when."""
+    local = LocalClock()
+    local.now = (local.now // 60_000) * 60_000 + 10_000  # 10 s into a minute
+    fake = make_fake(lambda: local.now)
+    fake.respond("POST", ORDER, {"orderId": 1}, headers={"X-SAPI-USED-UID-WEIGHT-1M": "179000"})
+    async with open_client(fake, tools_md, local) as client:
+        first = await client.call_tool("create_margin_order", MARGIN_BUY)
+        assert first.meta["rateLimit"] == {
+            "limitType": "UID",
+            "usedWeight1m": 179000,
+            "limit1m": 180000,
+            "remaining1m": 1000,
+        }
+        refused = await client.call_tool("create_margin_order", MARGIN_BUY)
+        plain = await client.call_tool("create_margin_order", {**MARGIN_BUY, "sideEffectType": "NO_SIDE_EFFECT"})
+        local.now += 50_000  # the next minute
+        later = await client.call_tool("create_margin_order", MARGIN_BUY)
+    assert refused.is_error and refused.structured_content["status"] == "rate_limited_locally"
+    assert refused.structured_content["retryAfterSeconds"] == 50
+    assert not plain.is_error  # 6 UID still fits
+    assert not later.is_error
+    assert calls_to(fake, ORDER) == 3
+
+
+@pytest.mark.parametrize(("status", "code"), [(429, -1003), (418, -1003)])
+async def test_after_429_or_418_nothing_is_sent_to_that_host_until_retry_after(tools_md, status, code):
+    """Retry-After is honoured: requests to the host are refused locally until it passes, then flow again."""
+    local = LocalClock()
+    fake = make_fake(lambda: local.now)
+    fake.fail_next(
+        "GET", ACCOUNT, status=status, code=code, msg="Too much request weight used", headers={"Retry-After": "120"}
+    )
+    async with open_client(fake, tools_md, local) as client:
+        hit = await client.call_tool("get_cross_margin_account", {})
+        sent_before = len(fake.requests)
+        blocked = await client.call_tool("get_margin_price_index", {"symbol": "BTCUSDT"})
+        assert len(fake.requests) == sent_before  # nothing sent during the ban
+        local.now += 121_000
+        after = await client.call_tool("get_cross_margin_account", {})
+    assert hit.is_error and hit.structured_content["httpStatus"] == status
+    assert blocked.is_error and blocked.structured_content["retryAfterSeconds"] == 120
+    assert not after.is_error
+
+
+async def test_reads_are_retried_with_backoff_on_timeouts_but_never_on_4xx(tools_md):
+    """A timed-out read is retried (bounded, with backoff); a 4XX answer is final."""
+    local = LocalClock()
+    fake = make_fake(lambda: local.now)
+    sleeps = Sleeps()
+    fake.timeout_next("GET", ACCOUNT)
+    fake.fail_next("GET", "/sapi/v1/margin/priceIndex", status=400, code=-1121, msg="Invalid symbol.")
+    async with open_client(fake, tools_md, local, sleeps) as client:
+        read = await client.call_tool("get_cross_margin_account", {})
+        bad = await client.call_tool("get_margin_price_index", {"symbol": "BTCUSDT"})
+    assert not read.is_error and calls_to(fake, ACCOUNT) == 2
+    assert bad.is_error and calls_to(fake, "/sapi/v1/margin/priceIndex") == 1
+    assert sleeps.calls == [0.25]
