@@ -109,7 +109,12 @@ def sleeps() -> Sleeps:
 
 
 @pytest.fixture
-def connect(fake: FakeBinance, tools_md: Path, clock: Clock, sleeps: Sleeps) -> Callable[..., Any]:
+def journal_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "journal.jsonl"
+
+
+@pytest.fixture
+def connect(fake: FakeBinance, tools_md: Path, clock: Clock, sleeps: Sleeps, journal_path: Path) -> Callable[..., Any]:
     """connect(mode=..., elicitor=..., **settings) -> async context manager yielding a connected Client."""
 
     @asynccontextmanager
@@ -117,7 +122,10 @@ def connect(fake: FakeBinance, tools_md: Path, clock: Clock, sleeps: Sleeps) -> 
         mode: str = "auto", elicitor: Elicitor | None = None, path: Path | None = None, **settings: Any
     ) -> AsyncIterator[Client]:
         server = build_server(
-            Settings(tools_md=path or tools_md, **settings), http_transport=fake.transport(), clock=clock, sleep=sleeps
+            Settings(tools_md=path or tools_md, journal_path=str(journal_path), **settings),
+            http_transport=fake.transport(),
+            clock=clock,
+            sleep=sleeps,
         )
         async with Client(server, mode=mode, elicitation_callback=elicitor) as client:  # type: ignore[arg-type]
             yield client

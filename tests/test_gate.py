@@ -201,3 +201,27 @@ def test_token_refuses_when_the_rebuilt_request_differs_in_any_parameter():
         store.redeem(token, "CONFIRM", lambda r: r)
     fresh = store.issue(request)
     assert store.redeem(fresh, "CONFIRM", lambda r: r) is request
+
+
+async def test_every_transaction_attempt_is_journalled_with_how_it_was_confirmed(connect, fake, journal_path):
+    """Token sends, dialog refusals and Testnet sends each leave one journal line; reads leave none; no secret."""
+    import json as _json
+
+    from conftest import ALL_SECRETS
+
+    fake.respond("POST", ORDER_PATH, {"orderId": 77, "status": "NEW"})
+    async with connect(elicitor=Elicitor("decline")) as client:
+        await client.call_tool("create_margin_order", ORDER)  # declined in the dialog
+        await client.call_tool("create_margin_order", {**ORDER, "account": "practice"})  # Testnet: not gated
+        await client.call_tool("get_cross_margin_account", {})  # a read: not journalled
+        listed = await client.call_tool("list_journal", {"limit": 10})
+    lines = [_json.loads(line) for line in journal_path.read_text().splitlines()]
+    assert [(e["account"], e["confirmedBy"], e["outcome"]) for e in lines] == [
+        ("main", "elicitation", "not_sent"),
+        ("practice", "not_required", "sent"),
+    ]
+    assert lines[1]["orderId"] == 77 and lines[1]["status"] == "NEW"
+    assert lines[1]["params"]["newClientOrderId"].startswith("agent-") and "signature" not in lines[1]["params"]
+    assert listed.structured_content["entries"] == lines
+    raw = journal_path.read_text()
+    assert not any(secret in raw for secret in ALL_SECRETS)

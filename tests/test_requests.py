@@ -159,7 +159,10 @@ async def test_a_timeout_on_an_order_is_reported_as_unknown_with_the_client_id(c
     assert data["status"] == "UNKNOWN"
     assert data["clientIds"]["newClientOrderId"].startswith("agent-")
     assert "Do NOT resend" in result.content[0].text
-    assert sum(1 for r in fake.requests if r.path == "/sapi/v1/margin/order") == 1
+    assert "Outcome UNKNOWN" in result.content[0].text and "get_margin_order" in result.content[0].text
+    order_calls = [r.method for r in fake.requests if r.path == "/sapi/v1/margin/order"]
+    assert order_calls.count("POST") == 1  # never sent twice
+    assert order_calls.count("GET") == 8  # looked up by its client id for about a minute
 
 
 async def test_a_5xx_on_an_order_is_unknown_but_on_a_read_is_a_plain_failure(connect, fake, sleeps):
@@ -173,9 +176,10 @@ async def test_a_5xx_on_an_order_is_unknown_but_on_a_read_is_a_plain_failure(con
         read = await client.call_tool("get_cross_margin_account", {})
     assert order.structured_content["status"] == "UNKNOWN"
     assert read.is_error and read.structured_content["status"] == "transport_error"
-    assert sum(1 for r in fake.requests if r.path == "/sapi/v1/margin/order") == 1  # the write was not retried
+    assert [r.method for r in fake.requests if r.path == "/sapi/v1/margin/order"].count("POST") == 1  # not retried
     assert sum(1 for r in fake.requests if r.path == "/sapi/v1/margin/account") == 3
-    assert sleeps.calls == [0.25, 1.0]  # bounded exponential backoff between read attempts
+    # the order's reconciliation polls (0.5 ... 15 s), then the read's bounded backoff between attempts
+    assert sleeps.calls == [0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0, 0.25, 1.0]
 
 
 async def test_testnet_404_says_testnet_has_no_margin(tools_md):

@@ -19,6 +19,7 @@ META_TOOLS = {
     "confirm_transaction",
     "reset_paper_account",
     "set_paper_price",
+    "list_journal",
 }
 
 

@@ -133,8 +133,9 @@ async def _run_gated(
         return await service.send(service.prepare_fresh(entry, args, account), "not_required")
     if not isinstance(confirmation, AcceptedElicitation):
         action = getattr(confirmation, "action", "cancel")
-        service.pending.take(service.request_key(entry, args, account))
-        return service.not_sent(f"the user {action}d the confirmation dialog.")
+        reason = f"the user {action}d the confirmation dialog."
+        declined = service.pending.take(service.request_key(entry, args, account))
+        return service.not_sent_for(declined, "elicitation", reason) if declined else service.not_sent(reason)
     data = confirmation.data
     if data is GateSignal.INVALID or data is GateSignal.NOT_REQUIRED:
         service.prepare_fresh(entry, args, account)  # raises the precise validation error
@@ -146,7 +147,7 @@ async def _run_gated(
         return service.token_required(request)
     typed = data.confirmation if isinstance(data, ConfirmForm) else ""
     if typed != CONFIRM_WORD:
-        return service.not_sent(f"the user typed {typed[:20]!r}, not {CONFIRM_WORD}.")
+        return service.not_sent_for(request, "elicitation", f"the user typed {typed[:20]!r}, not {CONFIRM_WORD}.")
     return await service.send(request, "elicitation")
 
 
@@ -292,7 +293,23 @@ def register_meta_tools(server: MCPServer, meta: MetaTools) -> None:
             ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True),
         ),
     ]
+
+    async def list_journal(
+        limit: Annotated[int, Field(ge=1, le=500, description="How many recent entries (1-500)")] = 20,
+        account: Annotated[str | None, Field(description="Only this account")] = None,
+        outcome: Annotated[
+            str | None, Field(description="Only this outcome: sent, error, UNKNOWN, reconciled, refused, not_sent")
+        ] = None,
+    ) -> CallToolResult:
+        return to_result(meta.list_journal(limit, account, outcome))
+
     specs += [
+        (
+            list_journal,
+            "Read the audit journal: the most recent transaction attempts on every account (time, "
+            "account, endpoint, parameters as sent, how it was confirmed, outcome). Never contains keys.",
+            ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, **local),
+        ),
         (
             reset_paper_account,
             "Reset a built-in paper account to its starting balances (10000 USDT, 0.1 BTC), "

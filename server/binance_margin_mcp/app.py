@@ -12,6 +12,7 @@ import httpx
 from binance_margin_mcp.adapter import build_mcp_server
 from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.credentials import ToolsMdStore
+from binance_margin_mcp.journal import Journal
 from binance_margin_mcp.paper import IN_PROCESS_URL, PaperVenue
 from binance_margin_mcp.ratelimit import WeightBook
 from binance_margin_mcp.service import MarginService
@@ -35,7 +36,10 @@ def build_service(
     local_ms = clock_ms or wall_clock_ms
     http = BinanceHttp(http_transport, local_ms, routes={IN_PROCESS_URL: venue.transport()})
     client = BinanceClient(http, ServerClock(local_ms), WeightBook(local_ms), sleep=sleep)
-    return MarginService(store, client, confirm_mode=settings.confirm_mode, clock=clock, environ=environ, venue=venue)
+    journal = Journal(Path(settings.journal_path) if settings.journal_path else None, clock_ms=local_ms)
+    return MarginService(
+        store, client, confirm_mode=settings.confirm_mode, clock=clock, environ=environ, venue=venue, journal=journal
+    )
 
 
 def wall_clock_ms() -> int:

@@ -47,6 +47,11 @@ def _serve_parser() -> argparse.ArgumentParser:
         help="SQLite file for paper accounts (default ~/.local/share/binance-margin-mcp/paper.sqlite; "
         "':memory:' keeps nothing)",
     )
+    parser.add_argument(
+        "--journal",
+        help="audit journal of every transaction attempt (JSONL; default ~/.local/share/binance-margin-mcp/"
+        "journal.jsonl)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
     return parser
 
@@ -86,6 +91,7 @@ def serve(argv: Sequence[str]) -> int:
         allow_insecure_tools_md=args.allow_insecure_tools_md,
         log_level=args.log_level.upper(),
         paper_state=args.paper_state or str(default_data_dir(os.environ) / "paper.sqlite"),
+        journal_path=args.journal or str(default_data_dir(os.environ) / "journal.jsonl"),
     )
     from binance_margin_mcp.app import build_server  # imported late: `--help` stays fast
 

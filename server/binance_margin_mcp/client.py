@@ -22,8 +22,16 @@ from binance_margin_mcp.transport import ApiResponse, BinanceHttp, Credentials, 
 READ_ATTEMPTS = 3
 BACKOFF_S = (0.25, 1.0)  # before the 2nd and 3rd attempt
 TIME_ENDPOINT = Endpoint(
-    name="server_time", title="Server time", method="GET", path="/api/v3/time", group="Spot", toolset="account",
-    security=Security.MARKET_DATA, weight=Weight("IP", 1), transaction=False, description="GET /api/v3/time",
+    name="server_time",
+    title="Server time",
+    method="GET",
+    path="/api/v3/time",
+    group="Spot",
+    toolset="account",
+    security=Security.MARKET_DATA,
+    weight=Weight("IP", 1),
+    transaction=False,
+    description="GET /api/v3/time",
 )
 log = logging.getLogger(__name__)
 
@@ -41,7 +49,7 @@ class BinanceClient:
         self.http = http
         self.clock = clock
         self.weights = weights
-        self._sleep = sleep
+        self.sleep = sleep
 
     async def send(
         self, entry: Endpoint, pairs: Sequence[tuple[str, str]], creds: Credentials
@@ -68,7 +76,7 @@ class BinanceClient:
             except TransportError:
                 if is_write or attempt >= READ_ATTEMPTS:
                     raise
-                await self._sleep(BACKOFF_S[attempt - 1])
+                await self.sleep(BACKOFF_S[attempt - 1])
                 attempt += 1
 
     async def _send_once(

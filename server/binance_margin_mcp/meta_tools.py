@@ -10,7 +10,7 @@ from pathlib import Path
 
 from binance_margin_mcp.catalog.model import Param
 from binance_margin_mcp.credentials import Account
-from binance_margin_mcp.errors import AccountError, McpToolError
+from binance_margin_mcp.errors import AccountError, InvalidArguments, McpToolError
 from binance_margin_mcp.params import wire_value
 from binance_margin_mcp.service import MarginService, Outcome, error_outcome
 from binance_margin_mcp.simulator.errors import SimError
@@ -126,3 +126,19 @@ class MetaTools:
             if venue is not None and venue.serves(account):
                 return account.name
         raise AccountError("No paper account is configured, so there is no paper market to move.")
+
+    def list_journal(self, limit: int, account: str | None, outcome: str | None) -> Outcome:
+        """The most recent audit-journal entries (transaction attempts), newest last."""
+        if not self.service.journal.enabled:
+            return Outcome({"entries": []}, text="The audit journal is disabled on this server.")
+        try:
+            entries = self.service.journal.read(limit, account=account, outcome=outcome)
+        except ValueError as error:
+            return error_outcome(InvalidArguments(str(error)))
+        lines = [
+            f"{e['time']} {e['account']} ({e['environment']}) {e['endpoint']} -> {e['outcome']}"
+            + (f" {e['status']}" if e.get("status") else "")
+            + (f" [{e['errorCode']}]" if e.get("errorCode") is not None else "")
+            for e in entries
+        ]
+        return Outcome({"entries": entries}, text="\n".join(lines) or "No journal entries yet.")

@@ -42,8 +42,12 @@ class Budget:
     limit: int
 
     def as_meta(self) -> dict[str, object]:
-        return {"limitType": self.limit_type, "usedWeight1m": self.used, "limit1m": self.limit,
-                "remaining1m": max(0, self.limit - self.used)}
+        return {
+            "limitType": self.limit_type,
+            "usedWeight1m": self.used,
+            "limit1m": self.limit,
+            "remaining1m": max(0, self.limit - self.used),
+        }
 
 
 class WeightBook:
@@ -80,8 +84,9 @@ class WeightBook:
                 wait,
             )
 
-    def charge(self, host: str, limit_type: str, scope: str, endpoint: str, cost: int,
-               headers: Mapping[str, str]) -> Budget:
+    def charge(
+        self, host: str, limit_type: str, scope: str, endpoint: str, cost: int, headers: Mapping[str, str]
+    ) -> Budget:
         """Count a sent request; the server's header, when present, is the truth."""
         key = (host, limit_type, scope, endpoint)
         reported = headers.get(HEADER_FOR[limit_type])

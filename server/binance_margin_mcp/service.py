@@ -12,13 +12,13 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from binance_margin_mcp.catalog.model import Endpoint
 from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.credentials import Account, LoadResult, ToolsMdStore
 from binance_margin_mcp.errors import AccountError, ConfirmationError, McpToolError
+from binance_margin_mcp.execution import Executor
 from binance_margin_mcp.gate import (
     CONFIRM_WORD,
     PendingIds,
@@ -28,6 +28,7 @@ from binance_margin_mcp.gate import (
     preview,
     preview_text,
 )
+from binance_margin_mcp.journal import Journal
 from binance_margin_mcp.paper import IN_PROCESS_URL, PAPER_BASE_URL, PaperVenue
 from binance_margin_mcp.params import build_wire_params, reject_unknown
 from binance_margin_mcp.signing import Signer, make_signer
@@ -50,17 +51,6 @@ class Outcome:
         return self.text if self.text is not None else json.dumps(self.data, ensure_ascii=False, default=str)
 
 
-def jsonable(value: Any) -> Any:
-    """Binance JSON with exact decimals kept as strings (a Decimal only appears for a bare JSON float)."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    return value
-
-
 def error_outcome(error: McpToolError) -> Outcome:
     return Outcome(error.payload(), is_error=True, text=error.message)
 
@@ -77,10 +67,13 @@ class MarginService:
         clock: Callable[[], float] = time.monotonic,
         environ: Mapping[str, str] | None = None,
         venue: PaperVenue | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.store = store
         self.http = http
         self.venue = venue
+        self.journal = journal or Journal(None)
+        self.executor = Executor(http, self.journal, http.clock.local)
         self.confirm_mode = confirm_mode
         self.tokens = TokenStore(clock)
         self.pending = PendingIds(clock)
@@ -121,6 +114,10 @@ class MarginService:
         )
 
     def credentials(self, account: Account) -> Credentials:
+        # Defence in depth: the journal scrubs these should one ever reach a line.
+        self.journal.add_secret(account.api_key.reveal())
+        if account.secret is not None:
+            self.journal.add_secret(account.secret.reveal())
         base_url = account.base_url
         if self.venue is not None and self.venue.serves(account):
             self.venue.admit(account)
@@ -228,11 +225,10 @@ class MarginService:
     async def send(self, request: PreparedRequest, confirmed_by: str) -> Outcome:
         try:
             account = self.resolve_account(request.account)
-            response, sent = await self.http.send(request.entry, request.params, self.credentials(account))
+            data, response = await self.executor.execute(request, self.credentials(account), confirmed_by)
         except McpToolError as error:
             log.info("%s on %s failed: %s", request.entry.endpoint_id, request.account, type(error).__name__)
             return error_outcome(error)
-        data = jsonable(response.data)
         structured = data if isinstance(data, dict) else {"result": data}
         meta = {
             "endpoint": request.entry.endpoint_id,
@@ -242,8 +238,14 @@ class MarginService:
             "usedWeight": response.weights,
             "rateLimit": response.budget,
         }
-        log.info("%s on %s: HTTP %s", sent.method + " " + sent.path, request.account, response.http_status)
+        log.info("%s on %s: HTTP %s", request.entry.endpoint_id, request.account, response.http_status)
         return Outcome(structured, meta=meta)
+
+    def not_sent_for(self, request: PreparedRequest, confirmed_by: str, reason: str) -> Outcome:
+        """A gate refusal of a prepared request: journalled like every transaction attempt."""
+        error = ConfirmationError(f"Not sent: {reason}")
+        self.executor.record(request, confirmed_by, "not_sent", error=error)
+        return error_outcome(error)
 
     async def confirm(self, token: str, confirmation: str) -> Outcome:
         """The token path: send exactly the previewed request once the human's CONFIRM arrives."""

@@ -41,6 +41,8 @@ class Settings:
     log_level: str = "WARNING"
     # Where paper state persists; ":memory:" (the library default, used by tests) keeps nothing.
     paper_state: str = ":memory:"
+    # The audit journal (JSONL); None keeps no journal (library default), the CLI puts it in the data dir.
+    journal_path: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
