@@ -69,7 +69,7 @@ def plan(tool: str, params: Mapping[str, str], sent_at_ms: int) -> Lookup | None
             hits = [
                 r
                 for r in rows
-                if str(r.get("amount")) == params["amount"] and r.get("timestamp", 0) >= sent_at_ms - 60_000
+                if _same_amount(r.get("amount"), params["amount"]) and r.get("timestamp", 0) >= sent_at_ms - 60_000
             ]
             return str(hits[0].get("status", "CONFIRMED")) if hits else None
 

@@ -254,13 +254,14 @@ def test_market_data_needs_no_key_and_ignores_a_signature():
 
 
 def test_the_public_api_v3_routes_go_to_exchange_public():
-    """/api/v3/time, exchangeInfo and ticker/price need no key and call exchange.public(path, params)."""
+    """exchangeInfo and ticker/price need no key and call exchange.public(path, params); /api/v3/time answers
+    with the front end's own clock, the one timestamps are judged by."""
     app, exchange, _ = make_app()
-    assert call(app, "GET", "/api/v3/time", key=None).json == {"serverTime": NOW}
+    app.clock_ms = lambda: NOW + 4321
+    assert call(app, "GET", "/api/v3/time", key=None).json == {"serverTime": NOW + 4321}
     assert call(app, "GET", "/api/v3/ticker/price", b"symbol=BTCUSDT", key=None).status == 200
     assert call(app, "GET", "/api/v3/exchangeInfo", b"symbols=BTCUSDT%2CETHUSDT").status == 200
     assert exchange.public_calls == [
-        ("/api/v3/time", {}),
         ("/api/v3/ticker/price", {"symbol": "BTCUSDT"}),
         ("/api/v3/exchangeInfo", {"symbols": "BTCUSDT,ETHUSDT"}),
     ]

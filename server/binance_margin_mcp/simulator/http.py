@@ -43,6 +43,7 @@ FAULT_KINDS = (
     "html_502",
     "timeout_before_apply",
     "timeout_after_apply",
+    "reset_after_apply",
     "truncated_json",
 )
 
@@ -67,6 +68,10 @@ class Exchange(Protocol):
 
 class ConnectionDropped(Exception):
     """Answer nothing: the in-process transport raises httpx.ReadTimeout, the server hangs up."""
+
+    def __init__(self, endpoint: str, reset: bool = False) -> None:
+        super().__init__(endpoint)
+        self.reset = reset  # a connection reset rather than a silent timeout
 
 
 @dataclass(frozen=True)
@@ -148,7 +153,8 @@ class SimulatorApp:
     "http_500" answers 500 -1000 without executing; "http_500_after_apply" executes, then answers that;
     "html_502" answers an HTML 502 without executing; "timeout_before_apply" drops the request
     unexecuted; "timeout_after_apply" executes, then drops the answer (httpx.ReadTimeout in process, a
-    closed connection on the server); "truncated_json" executes and sends the first half of the JSON. A
+    closed connection on the server); "reset_after_apply" executes, then resets the connection;
+    "truncated_json" executes and sends the first half of the JSON. A
     callable `fn(endpoint_name, params)` may return a reply tuple (used instead of executing) or None.
     """
 
@@ -317,8 +323,8 @@ class SimulatorApp:
                 raise
             # "after apply" means whatever the exchange decided, a rejection included, is lost in transit.
             status, headers, content = exc.http_status, {**out, **exc.headers}, _dumps(exc.body())
-        if action == "timeout_after_apply":
-            raise ConnectionDropped(route.name)
+        if action in ("timeout_after_apply", "reset_after_apply"):
+            raise ConnectionDropped(route.name, reset=action == "reset_after_apply")
         if action == "http_500_after_apply":
             return 500, out, _dumps({"code": -1000, "msg": MSG_UNKNOWN})
         if action == "truncated_json":
@@ -327,7 +333,10 @@ class SimulatorApp:
 
     def _call(self, route: Route, user: str, params: dict[str, str]) -> Any:
         with self._exchange_lock:
-            if route.public:
+            if route.path == "/api/v3/time":
+                # The time we report must be the clock we judge timestamps by.
+                result = {"serverTime": self.clock_ms()}
+            elif route.public:
                 result = self.exchange.public(route.path, params)
             else:
                 if user != ANONYMOUS and user not in self._ensured:
@@ -357,7 +366,9 @@ class SimulatorTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
             status, out, content = self._app.handle_request(
                 request.method, path, request.url.query, body, headers, client_ip=self._client_ip
             )
-        except ConnectionDropped:
+        except ConnectionDropped as dropped:
+            if dropped.reset:
+                raise httpx.RemoteProtocolError("connection reset by the paper exchange", request=request) from None
             raise httpx.ReadTimeout("paper exchange sent no answer", request=request) from None
         return httpx.Response(status, headers=out, content=content, request=request)
 

@@ -1,0 +1,182 @@
+"""Fault injection against the paper exchange: nothing is sent twice, every ambiguity is reconciled or UNKNOWN."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from binance_margin_mcp.adapter import build_mcp_server
+from binance_margin_mcp.app import build_service
+from binance_margin_mcp.settings import Settings
+
+from conftest import Sleeps
+
+START_MS = 1_800_000_000_000
+AFTER_APPLY = ("timeout_after_apply", "reset_after_apply", "http_500_after_apply", "truncated_json")
+BEFORE_APPLY = ("timeout_before_apply", "http_500", "html_502")
+RESTING = {
+    "symbol": "BTCUSDT",
+    "side": "BUY",
+    "type": "LIMIT",
+    "timeInForce": "GTC",
+    "quantity": "0.001",
+    "price": "50000",
+}
+MARKET = {"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.001"}
+
+
+class MsClock:
+    def __init__(self) -> None:
+        self.now = START_MS
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def session(tmp_path: Path):
+    """session() -> (client, venue, journal path, sleeps, clock) on the built-in paper account."""
+
+    @asynccontextmanager
+    async def _open() -> AsyncIterator[tuple[Client, Any, Path, Sleeps, MsClock]]:
+        clock, sleeps = MsClock(), Sleeps()
+        journal = tmp_path / "journal.jsonl"
+        settings = Settings(tools_md=tmp_path / "none" / "TOOLS.md", journal_path=str(journal))
+        service = build_service(settings, clock_ms=clock, sleep=sleeps)
+        async with Client(build_mcp_server(service)) as client:
+            yield client, service.venue, journal, sleeps, clock
+
+    return _open
+
+
+def journal_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+async def orders_with_id(client: Client, client_id: str) -> list[dict]:
+    """How many orders the exchange holds under this client id (queried without faults)."""
+    result = await client.call_tool("get_all_margin_orders", {"symbol": "BTCUSDT"})
+    return [o for o in result.structured_content["result"] if o["clientOrderId"] == client_id]
+
+
+@pytest.mark.parametrize("fault", AFTER_APPLY)
+@pytest.mark.parametrize(("order", "status"), [(RESTING, "NEW"), (MARKET, "FILLED")])
+async def test_an_order_whose_answer_is_lost_is_reconciled_by_its_client_id(session, fault, order, status):
+    """Executed but unanswered: the result is the order's real status, found by its agent- id; sent once."""
+    async with session() as (client, venue, journal, _, _):
+        venue.app.inject(fault, "create_margin_order")
+        result = await client.call_tool("create_margin_order", {**order, "newClientOrderId": "fx1"})
+        assert not result.is_error, result.content[0].text
+        data = result.structured_content
+        assert (data["status"], data["reconciled"]) == (status, True)
+        assert len(await orders_with_id(client, "agent-fx1")) == 1
+    (entry,) = journal_lines(journal)
+    assert (entry["outcome"], entry["status"]) == ("reconciled", status)
+
+
+@pytest.mark.parametrize("fault", BEFORE_APPLY)
+async def test_an_order_that_never_arrived_is_reported_unknown_after_a_minute_of_lookups(session, fault):
+    """Not executed and unanswered: UNKNOWN (never 'failed'), with what to check; nothing was placed."""
+    async with session() as (client, _venue, journal, sleeps, _):
+        _venue.app.inject(fault, "create_margin_order")
+        result = await client.call_tool("create_margin_order", {**RESTING, "newClientOrderId": "fx2"})
+        assert result.is_error and result.structured_content["status"] == "UNKNOWN"
+        text = result.content[0].text
+        assert "get_margin_order" in text and "origClientOrderId=agent-fx2" in text
+        assert await orders_with_id(client, "agent-fx2") == []
+    assert sum(sleeps.calls) >= 60  # looked for about a minute (Binance's data can lag)
+    assert [e["outcome"] for e in journal_lines(journal)] == ["UNKNOWN"]
+
+
+async def test_a_borrow_whose_answer_is_lost_is_found_in_the_borrow_records(session):
+    """Borrow/repay has no client id: it is reconciled through the borrow records, and happened once."""
+    async with session() as (client, venue, _, _, _):
+        venue.app.inject("timeout_after_apply", "borrow_or_repay")
+        args = {"asset": "USDT", "isIsolated": "FALSE", "amount": "10.5", "type": "BORROW"}
+        result = await client.call_tool("borrow_or_repay", args)
+        assert not result.is_error, result.content[0].text
+        assert result.structured_content["reconciled"] is True
+        records = await client.call_tool("get_borrow_repay_records", {"type": "BORROW"})
+    assert records.structured_content["total"] == 1
+
+
+@pytest.mark.parametrize("fault", ["http_500", "html_502", "truncated_json", "timeout_before_apply"])
+async def test_reads_survive_transient_faults_by_retrying(session, fault):
+    """A read hit by a 5XX, an HTML page, cut JSON or a timeout is retried and answers."""
+    async with session() as (client, venue, _, sleeps, _):
+        venue.app.inject(fault, "get_cross_margin_account")
+        result = await client.call_tool("get_cross_margin_account", {})
+    assert not result.is_error, result.content[0].text
+    assert sleeps.calls == [0.25]
+
+
+@pytest.mark.parametrize("skew_ms", [5000, -5000])
+async def test_paper_exchange_clock_skew_is_absorbed_by_the_offset(session, skew_ms):
+    """The exchange's clock runs ±5 s from ours: signed requests still pass (offset measured at first use)."""
+    async with session() as (client, venue, _, _, clock):
+        venue.app.clock_ms = lambda: clock() + skew_ms
+        result = await client.call_tool("create_margin_order", RESTING)
+    assert not result.is_error, result.content[0].text
+
+
+async def test_after_429_then_418_nothing_reaches_the_exchange_until_the_ban_ends(session):
+    """Retry-After is honoured for 429 and 418: requests are refused locally, the exchange sees none."""
+    async with session() as (client, venue, _, _, clock):
+        seen: list[str] = []
+        original = venue.app.handle_request
+
+        def counting(method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+            seen.append(path)
+            return original(method, path, *args, **kwargs)
+
+        venue.app.handle_request = counting
+        body = {"code": -1003, "msg": "Too much request weight used"}
+        venue.app.inject(lambda name, params: (429, {"Retry-After": "30"}, body), "get_cross_margin_account")
+        assert (await client.call_tool("get_cross_margin_account", {})).structured_content["httpStatus"] == 429
+        count = len(seen)
+        refused = await client.call_tool("get_open_margin_orders", {"symbol": "BTCUSDT"})
+        assert refused.structured_content["retryAfterSeconds"] == 30 and len(seen) == count
+        clock.now += 31_000
+        venue.app.inject(lambda name, params: (418, {"Retry-After": "120"}, body), "get_cross_margin_account")
+        assert (await client.call_tool("get_cross_margin_account", {})).structured_content["httpStatus"] == 418
+        count = len(seen)
+        for _ in range(3):
+            banned = await client.call_tool("create_margin_order", RESTING)
+            assert banned.structured_content["status"] == "rate_limited_locally"
+        assert len(seen) == count  # not one request during the ban
+        clock.now += 121_000
+        assert not (await client.call_tool("get_cross_margin_account", {})).is_error
+
+
+async def test_randomized_faults_never_place_an_order_twice_and_lose_no_journal_line(session):
+    """Many random runs: at most one order per request, ambiguous cases reconciled or UNKNOWN, one line each."""
+    rng = random.Random(20261121)
+    faults = (None, *AFTER_APPLY, *BEFORE_APPLY)
+    runs = 60
+    async with session() as (client, venue, journal, _, _):
+        for run in range(runs):
+            fault = rng.choice(faults)
+            order = dict(rng.choice((RESTING, MARKET)))
+            if fault:
+                venue.app.inject(fault, "create_margin_order")
+            cid = f"run{run}"
+            result = await client.call_tool("create_margin_order", {**order, "newClientOrderId": cid})
+            placed = await orders_with_id(client, f"agent-{cid}")
+            assert len(placed) <= 1, (run, fault)
+            data = result.structured_content
+            if placed:
+                assert not result.is_error, (run, fault, result.content[0].text)
+                assert data["status"] == placed[0]["status"]
+                assert data.get("reconciled", False) is (fault in AFTER_APPLY)
+            else:
+                assert fault in BEFORE_APPLY and data["status"] == "UNKNOWN", (run, fault)
+    lines = journal_lines(journal)
+    assert len(lines) == runs
+    assert {line["outcome"] for line in lines} <= {"sent", "reconciled", "UNKNOWN"}
