@@ -44,12 +44,38 @@ def write_tools_md(path: Path, blocks: list[str]) -> Path:
     return path
 
 
-@pytest.fixture
-def fake() -> FakeBinance:
-    exchange = FakeBinance()
+# A symbol with no filters: request-shape and gate tests must not trip pre-trade validation
+# (filters are tested against the paper exchange's real exchangeInfo).
+PERMISSIVE_SYMBOL = {
+    "symbol": "BTCUSDT",
+    "baseAsset": "BTC",
+    "quoteAsset": "USDT",
+    "orderTypes": [
+        "LIMIT",
+        "LIMIT_MAKER",
+        "MARKET",
+        "STOP_LOSS",
+        "STOP_LOSS_LIMIT",
+        "TAKE_PROFIT",
+        "TAKE_PROFIT_LIMIT",
+    ],
+    "filters": [],
+}
+
+
+def make_fake(server_ms: Callable[[], int] | None = None) -> FakeBinance:
+    """The fake with both test keys and a permissive exchangeInfo."""
+    exchange = FakeBinance(now_ms=server_ms)
     exchange.add_hmac_key(MAIN_KEY, MAIN_SECRET)
     exchange.add_hmac_key(TEST_KEY, TEST_SECRET)
+    exchange.add_route("GET", "/api/v3/exchangeInfo")
+    exchange.respond("GET", "/api/v3/exchangeInfo", {"symbols": [PERMISSIVE_SYMBOL]})
     return exchange
+
+
+@pytest.fixture
+def fake() -> FakeBinance:
+    return make_fake()
 
 
 @pytest.fixture

@@ -41,7 +41,12 @@ def paper(tmp_path: Path, ms_clock: MsClock):
 
     @asynccontextmanager
     async def _open(state: str = ":memory:") -> AsyncIterator[tuple[Client, Any]]:
-        settings = Settings(tools_md=tmp_path / "no-accounts" / "TOOLS.md", paper_state=state)
+        settings = Settings(
+            tools_md=tmp_path / "no-accounts" / "TOOLS.md",
+            paper_state=state,
+            enable_special_key_creation=True,  # off by default; this suite exercises every endpoint
+            enable_manual_liquidation=True,
+        )
         service = build_service(settings, clock_ms=ms_clock)
         async with Client(build_mcp_server(service)) as client:
             yield client, service
@@ -288,7 +293,9 @@ async def test_oco_one_leg_fills_the_other_is_cancelled(paper):
             "create_margin_oco_order",
             {"symbol": "BTCUSDT", "side": "SELL", "quantity": "0.01", "price": "50000", "stopPrice": "59000"},
         )
-        assert bad.is_error and "relationship of the prices" in bad.structured_content["msg"]
+        # refused before sending, by the local check of Binance's OCO price rule
+        assert bad.is_error and bad.structured_content["status"] == "invalid_arguments"
+        assert "OCO_PRICES" in bad.content[0].text
 
 
 async def test_oto_pending_order_is_placed_when_the_working_order_fills(paper):

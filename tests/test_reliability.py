@@ -11,7 +11,7 @@ from mcp import Client
 from binance_margin_mcp.app import build_server
 from binance_margin_mcp.settings import Settings
 
-from conftest import MAIN_KEY, MAIN_SECRET, TEST_KEY, TEST_SECRET, Sleeps
+from conftest import Sleeps, make_fake
 from fakes.fake_binance import FakeBinance
 
 ACCOUNT = "/sapi/v1/margin/account"
@@ -34,13 +34,6 @@ class LocalClock:
 
     def __call__(self) -> int:
         return self.now
-
-
-def make_fake(server_ms) -> FakeBinance:
-    fake = FakeBinance(now_ms=server_ms)
-    fake.add_hmac_key(MAIN_KEY, MAIN_SECRET)
-    fake.add_hmac_key(TEST_KEY, TEST_SECRET)
-    return fake
 
 
 def open_client(fake: FakeBinance, tools_md: Path, local: LocalClock, sleeps: Sleeps | None = None) -> Client:

@@ -36,6 +36,28 @@ SAMPLE_BY_NAME = {
     "maxLeverage": 5,
     "type": None,
 }
+# Prices that satisfy the OCO rule (limit above the stop for a SELL pair, around the 0.5 working price).
+SAMPLE_BY_NAME |= {
+    "price": "0.7",
+    "stopPrice": "0.3",
+    "stopLimitPrice": "0.29",
+    "pendingAbovePrice": "0.7",
+    "pendingBelowPrice": "0.29",
+    "pendingBelowStopPrice": "0.3",
+    "pendingAboveType": "LIMIT_MAKER",
+}
+# Iceberg quantities need GTC (checked before sending), so every time-in-force sample is GTC.
+SAMPLE_BY_NAME |= dict.fromkeys(
+    (
+        "timeInForce",
+        "stopLimitTimeInForce",
+        "workingTimeInForce",
+        "pendingTimeInForce",
+        "pendingAboveTimeInForce",
+        "pendingBelowTimeInForce",
+    ),
+    "GTC",
+)
 
 
 def security_of_tsv() -> dict[str, str]:
@@ -60,8 +82,8 @@ def all_args(entry: Endpoint) -> dict[str, object]:
 
 
 def api_requests(fake) -> list:
-    """The requests the tools made, without the server-time probes the clock sync sends."""
-    return [r for r in fake.requests if r.path != "/api/v3/time"]
+    """The requests the tools made, without the /api/v3 probes (server time, exchangeInfo, ticker)."""
+    return [r for r in fake.requests if not r.path.startswith("/api/v3/")]
 
 
 def header(request, name: str) -> str | None:
@@ -73,7 +95,7 @@ async def test_every_endpoint_sends_a_correctly_encoded_and_signed_request(conne
     """Each of the 69 tools sends its method and path, params in catalog order, the skill UA, key header and,
     for SIGNED endpoints, timestamp then signature over exactly the bytes before it (checked independently)."""
     security = security_of_tsv()
-    async with connect(mode=mode) as client:
+    async with connect(mode=mode, enable_special_key_creation=True, enable_manual_liquidation=True) as client:
         for entry in CATALOG.values():
             before = len(api_requests(fake))
             result = await client.call_tool(entry.name, {**all_args(entry), "account": "practice"})
@@ -97,7 +119,7 @@ async def test_every_endpoint_sends_a_correctly_encoded_and_signed_request(conne
 
 async def test_non_ascii_and_reserved_characters_are_percent_encoded_once(connect, fake):
     """UTF-8 percent-encoding per RFC 3986: spaces as %20, '+', '/', '=' encoded, non-ASCII as UTF-8 bytes."""
-    async with connect() as client:
+    async with connect(enable_special_key_creation=True) as client:
         result = await client.call_tool(
             "create_margin_special_key",
             {"apiName": "bot ümlaut+1/=", "account": "practice"},

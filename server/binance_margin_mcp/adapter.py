@@ -107,6 +107,7 @@ def _make_resolver(entry: Endpoint, service: MarginService, arg_params: list[ins
             if not service.gated(entry, account):
                 return GateSignal.NOT_REQUIRED
             request = service.prepare(entry, _present(kwargs), account)
+            await service.precheck(request, account)  # never ask a human to confirm what will be refused
         except McpToolError:
             return GateSignal.INVALID
         if not _can_elicit(ctx):
@@ -138,7 +139,8 @@ async def _run_gated(
         return service.not_sent_for(declined, "elicitation", reason) if declined else service.not_sent(reason)
     data = confirmation.data
     if data is GateSignal.INVALID or data is GateSignal.NOT_REQUIRED:
-        service.prepare_fresh(entry, args, account)  # raises the precise validation error
+        refused = service.pending.take(service.request_key(entry, args, account))
+        await service.precheck(refused or service.prepare_fresh(entry, args, account), account)  # raises why
         return service.not_sent("the request changed while it was being confirmed; call the tool again.")
     request = service.pending.take(service.request_key(entry, args, account))
     if request is None:
@@ -208,7 +210,7 @@ def register_endpoint_tools(server: MCPServer, service: MarginService, entries: 
         _compact_schema(server, entry.name)
 
 
-def register_meta_tools(server: MCPServer, meta: MetaTools) -> None:
+def register_meta_tools(server: MCPServer, meta: MetaTools, read_only: bool = False) -> None:
     """The hand-written tools: accounts and the token confirmation."""
     local = {"open_world_hint": False}
 
@@ -324,16 +326,21 @@ def register_meta_tools(server: MCPServer, meta: MetaTools) -> None:
         ),
     ]
     for fn, description, hints in specs:
+        if read_only and not hints.read_only_hint:
+            continue  # --read-only: nothing that changes state, not even locally
         server.add_tool(fn, name=fn.__name__, description=description, annotations=hints)
         _compact_schema(server, fn.__name__)
 
 
 def build_mcp_server(
-    service: MarginService, entries: list[Endpoint] | None = None, log_level: str = "WARNING"
+    service: MarginService,
+    entries: list[Endpoint] | None = None,
+    log_level: str = "WARNING",
+    read_only: bool = False,
 ) -> MCPServer:
     server = MCPServer("binance-margin-mcp", version=__version__, instructions=INSTRUCTIONS, log_level=log_level)
     register_endpoint_tools(server, service, entries if entries is not None else list(CATALOG.values()))
-    register_meta_tools(server, MetaTools(service))
+    register_meta_tools(server, MetaTools(service), read_only)
     return server
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 
 from binance_margin_mcp.adapter import build_mcp_server
+from binance_margin_mcp.catalog import CATALOG, Endpoint
 from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.credentials import ToolsMdStore
 from binance_margin_mcp.journal import Journal
@@ -37,8 +38,17 @@ def build_service(
     http = BinanceHttp(http_transport, local_ms, routes={IN_PROCESS_URL: venue.transport()})
     client = BinanceClient(http, ServerClock(local_ms), WeightBook(local_ms), sleep=sleep)
     journal = Journal(Path(settings.journal_path) if settings.journal_path else None, clock_ms=local_ms)
+    enabled = {"create_margin_special_key"} if settings.enable_special_key_creation else set()
+    enabled |= {"trigger_manual_liquidation"} if settings.enable_manual_liquidation else set()
     return MarginService(
-        store, client, confirm_mode=settings.confirm_mode, clock=clock, environ=environ, venue=venue, journal=journal
+        store,
+        client,
+        confirm_mode=settings.confirm_mode,
+        clock=clock,
+        environ=environ,
+        venue=venue,
+        journal=journal,
+        enabled_tools=frozenset(enabled),
     )
 
 
@@ -49,4 +59,16 @@ def wall_clock_ms() -> int:
 def build_server(settings: Settings, **kwargs: object):  # type: ignore[no-untyped-def]
     """The MCPServer with every tool registered (kwargs: see build_service)."""
     service = build_service(settings, **kwargs)  # type: ignore[arg-type]
-    return build_mcp_server(service, log_level=settings.log_level)
+    return build_mcp_server(
+        service, selected_entries(settings), log_level=settings.log_level, read_only=settings.read_only
+    )
+
+
+def selected_entries(settings: Settings) -> list[Endpoint]:
+    """The catalog entries this server registers: --toolsets and --read-only filter the same data."""
+    return [
+        entry
+        for entry in CATALOG.values()
+        if (settings.toolsets is None or entry.toolset in settings.toolsets)
+        and (not settings.read_only or entry.read_only)
+    ]

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from binance_margin_mcp import __version__
+from binance_margin_mcp.catalog import TOOLSETS
 from binance_margin_mcp.settings import Settings, default_data_dir, resolve_tools_md
 
 TOOLS_MD_HELP = "TOOLS.md path (else $BINANCE_MARGIN_TOOLS_MD, else ~/.config/binance-margin-mcp/TOOLS.md)"
@@ -52,8 +53,33 @@ def _serve_parser() -> argparse.ArgumentParser:
         help="audit journal of every transaction attempt (JSONL; default ~/.local/share/binance-margin-mcp/"
         "journal.jsonl)",
     )
+    parser.add_argument("--read-only", action="store_true", help="register read tools only (no transactions)")
+    parser.add_argument(
+        "--toolsets",
+        help="comma-separated toolsets to register (default: all): " + ", ".join(TOOLSETS),
+    )
+    parser.add_argument(
+        "--enable-special-key-creation",
+        action="store_true",
+        help="allow create_margin_special_key (it returns a new secret; off by default)",
+    )
+    parser.add_argument(
+        "--enable-manual-liquidation",
+        action="store_true",
+        help="allow trigger_manual_liquidation (it sells everything; off by default)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
     return parser
+
+
+def _toolsets(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    chosen = tuple(t.strip() for t in value.split(",") if t.strip())
+    unknown = [t for t in chosen if t not in TOOLSETS]
+    if unknown or not chosen:
+        raise SystemExit(f"--toolsets: unknown {', '.join(unknown) or '(empty)'}; choose from {', '.join(TOOLSETS)}")
+    return chosen
 
 
 def _simulator_parser() -> argparse.ArgumentParser:
@@ -92,6 +118,10 @@ def serve(argv: Sequence[str]) -> int:
         log_level=args.log_level.upper(),
         paper_state=args.paper_state or str(default_data_dir(os.environ) / "paper.sqlite"),
         journal_path=args.journal or str(default_data_dir(os.environ) / "journal.jsonl"),
+        read_only=args.read_only,
+        toolsets=_toolsets(args.toolsets),
+        enable_special_key_creation=args.enable_special_key_creation,
+        enable_manual_liquidation=args.enable_manual_liquidation,
     )
     from binance_margin_mcp.app import build_server  # imported late: `--help` stays fast
 

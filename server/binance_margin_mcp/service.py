@@ -31,6 +31,7 @@ from binance_margin_mcp.gate import (
 from binance_margin_mcp.journal import Journal
 from binance_margin_mcp.paper import IN_PROCESS_URL, PAPER_BASE_URL, PaperVenue
 from binance_margin_mcp.params import build_wire_params, reject_unknown
+from binance_margin_mcp.pretrade import MarketData, PreTrade
 from binance_margin_mcp.signing import Signer, make_signer
 from binance_margin_mcp.transport import Credentials
 
@@ -68,12 +69,14 @@ class MarginService:
         environ: Mapping[str, str] | None = None,
         venue: PaperVenue | None = None,
         journal: Journal | None = None,
+        enabled_tools: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.http = http
         self.venue = venue
         self.journal = journal or Journal(None)
         self.executor = Executor(http, self.journal, http.clock.local)
+        self.pretrade = PreTrade(MarketData(http), enabled_tools)
         self.confirm_mode = confirm_mode
         self.tokens = TokenStore(clock)
         self.pending = PendingIds(clock)
@@ -222,10 +225,20 @@ class MarginService:
 
     # -- sending ----------------------------------------------------------------------------
 
+    async def precheck(self, request: PreparedRequest, account: Account) -> None:
+        """Operator limits and exchange filters: refuse before anyone is asked and before anything is signed."""
+        await self.pretrade.check(request, account, self.credentials(account))
+
     async def send(self, request: PreparedRequest, confirmed_by: str) -> Outcome:
         try:
             account = self.resolve_account(request.account)
-            data, response = await self.executor.execute(request, self.credentials(account), confirmed_by)
+            creds = self.credentials(account)
+            try:
+                await self.pretrade.check(request, account, creds)
+            except McpToolError as refusal:
+                self.executor.record(request, confirmed_by, "refused", error=refusal)
+                raise
+            data, response = await self.executor.execute(request, creds, confirmed_by)
         except McpToolError as error:
             log.info("%s on %s failed: %s", request.entry.endpoint_id, request.account, type(error).__name__)
             return error_outcome(error)

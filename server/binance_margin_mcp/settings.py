@@ -43,6 +43,10 @@ class Settings:
     paper_state: str = ":memory:"
     # The audit journal (JSONL); None keeps no journal (library default), the CLI puts it in the data dir.
     journal_path: str | None = None
+    read_only: bool = False  # register read tools only
+    toolsets: tuple[str, ...] | None = None  # None: every toolset
+    enable_special_key_creation: bool = False  # it hands out a new secret
+    enable_manual_liquidation: bool = False  # it sells everything
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Literal
 
 ParamType = Literal["integer", "decimal", "string", "boolean", "enum"]
-LimitType = Literal["IP", "UID"]
+LimitType = Literal["IP", "UID", "API"]  # API: the /api/* budget shared per IP
 
 
 class Security(StrEnum):

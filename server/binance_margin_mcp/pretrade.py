@@ -1,0 +1,166 @@
+"""Checks a transaction must pass before anyone is asked to confirm it and before it is signed.
+
+Operator switches and per-account limits, then the symbol's exchangeInfo filters (cached) for orders.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from binance_margin_mcp.catalog.model import Endpoint, Security, Weight
+from binance_margin_mcp.client import BinanceClient
+from binance_margin_mcp.credentials import Account
+from binance_margin_mcp.errors import ApiError, InvalidArguments
+from binance_margin_mcp.gate import PreparedRequest
+from binance_margin_mcp.operator_limits import (
+    ORDER_TOOLS,
+    LimitRefused,
+    check_notional,
+    check_static,
+    parse_or_refuse,
+)
+from binance_margin_mcp.transport import Credentials
+from binance_margin_mcp.validation import format_violations, order_legs, validate_order
+
+EXCHANGE_INFO_TTL_MS = 10 * 60_000
+PRICE_TTL_MS = 5_000
+# Off unless the operator enables them: one hands out a new secret, the other sells everything.
+GUARDED_TOOLS = {
+    "create_margin_special_key": "--enable-special-key-creation",
+    "trigger_manual_liquidation": "--enable-manual-liquidation",
+}
+
+
+def _public(name: str, path: str, weight: int) -> Endpoint:
+    return Endpoint(
+        name=name,
+        title=name,
+        method="GET",
+        path=path,
+        group="Spot",
+        toolset="market-data",
+        security=Security.MARKET_DATA,
+        weight=Weight("API", weight),
+        transaction=False,
+        description=path,
+    )
+
+
+EXCHANGE_INFO = _public("exchange_info", "/api/v3/exchangeInfo", 20)
+TICKER_PRICE = _public("ticker_price", "/api/v3/ticker/price", 2)
+
+
+class MarketData:
+    """exchangeInfo per symbol (10 min) and last prices (5 s) per host, read through the client."""
+
+    def __init__(self, client: BinanceClient) -> None:
+        self.client = client
+        self._info: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {}
+        self._prices: dict[tuple[str, str], tuple[int, Decimal | None]] = {}
+
+    def _now(self) -> int:
+        return self.client.clock.local()
+
+    async def symbol_info(self, creds: Credentials, symbol: str) -> dict[str, Any] | None:
+        key = (creds.base_url, symbol)
+        cached = self._info.get(key)
+        if cached is None or self._now() - cached[0] >= EXCHANGE_INFO_TTL_MS:
+            response, _ = await self.client.send(EXCHANGE_INFO, [("symbol", symbol)], _anonymous(creds))
+            symbols = response.data.get("symbols", []) if isinstance(response.data, dict) else []
+            cached = (self._now(), next((s for s in symbols if s.get("symbol") == symbol), None))
+            self._info[key] = cached
+        return cached[1]
+
+    async def last_price(self, creds: Credentials, symbol: str) -> Decimal | None:
+        key = (creds.base_url, symbol)
+        cached = self._prices.get(key)
+        if cached is None or self._now() - cached[0] >= PRICE_TTL_MS:
+            try:
+                response, _ = await self.client.send(TICKER_PRICE, [("symbol", symbol)], _anonymous(creds))
+                price = Decimal(str(response.data["price"]))
+            except (ApiError, KeyError, TypeError, InvalidOperation):
+                price = None  # no ticker for that pair: checks that need a last price are skipped
+            cached = (self._now(), price)
+            self._prices[key] = cached
+        return cached[1]
+
+
+def _anonymous(creds: Credentials) -> Credentials:
+    return Credentials(creds.base_url, None, None, creds.environment)
+
+
+class PreTrade:
+    """Operator switches, per-account limits and exchange filters, checked in that order."""
+
+    def __init__(self, market: MarketData, enabled: frozenset[str] = frozenset()) -> None:
+        self.market = market
+        self.enabled = enabled
+
+    async def check(self, request: PreparedRequest, account: Account, creds: Credentials) -> None:
+        entry, params = request.entry, dict(request.params)
+        if not entry.transaction:
+            return
+        if entry.name in GUARDED_TOOLS and entry.name not in self.enabled:
+            raise LimitRefused(
+                f"Not sent: {entry.name} is switched off on this server. The operator can allow it by starting "
+                f"the server with {GUARDED_TOOLS[entry.name]}.",
+                GUARDED_TOOLS[entry.name],
+            )
+        limits = parse_or_refuse(account.name, account.limits)
+        check_static(account.name, limits, entry, params)
+        if entry.name not in ORDER_TOOLS:
+            return
+        symbol = params["symbol"]
+        info = await self.market.symbol_info(creds, symbol)
+        if info is None:
+            raise InvalidArguments(
+                f"{symbol} is not a symbol of this exchange (exchangeInfo does not list it).", "symbol"
+            )
+        last = await self.market.last_price(creds, symbol)
+        violations = validate_order(entry.name, params, info, last)
+        if violations:
+            raise InvalidArguments(format_violations(violations), violations[0].param)
+        if limits.max_order_notional is not None:
+            values = await self._leg_values(entry.name, params, info, last, limits.max_order_notional[1], creds)
+            check_notional(account.name, limits, values)
+
+    async def _leg_values(
+        self,
+        tool: str,
+        params: dict[str, str],
+        info: dict[str, Any],
+        last: Decimal | None,
+        asset: str,
+        creds: Credentials,
+    ) -> list[tuple[str, Decimal]]:
+        """Each leg's value in the limit's asset; unknown values refuse (a limit must never be skipped)."""
+        rate = await self._rate(info["quoteAsset"], asset, creds)
+        values = []
+        for leg in order_legs(tool, params):
+            if leg.quoteOrderQty is not None:
+                value = leg.quoteOrderQty
+            else:
+                price = leg.price or leg.stopPrice or last
+                if price is None or leg.quantity is None:
+                    raise LimitRefused(
+                        "Not sent: the order's value cannot be worked out (no price available), so "
+                        "the Max Order Notional limit cannot be checked.",
+                        "Max Order Notional",
+                    )
+                value = price * leg.quantity
+            values.append((leg.label, value * rate))
+        return values
+
+    async def _rate(self, quote: str, asset: str, creds: Credentials) -> Decimal:
+        if quote == asset:
+            return Decimal(1)
+        direct = await self.market.last_price(creds, quote + asset)
+        if direct:
+            return direct
+        inverse = await self.market.last_price(creds, asset + quote)
+        if inverse:
+            return 1 / inverse
+        raise LimitRefused(
+            f"Not sent: no {quote}/{asset} price to check the Max Order Notional limit against.", "Max Order Notional"
+        )
