@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
+import helpers
 import pytest
+from helpers import USER
+from helpers import asset as balance
 
 from binance_margin_mcp.simulator.errors import SimError
 from binance_margin_mcp.simulator.exchange import Exchange
 
-NOW = 1_700_000_000_000
-USER = "alice"
-
-
-class Clock:
-    """Settable millisecond clock."""
-
-    def __init__(self, now: int = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@pytest.fixture
-def ex() -> Exchange:
-    return Exchange(clock_ms=Clock())
+clock, ex = helpers.clock, helpers.ex  # shared fixtures (see helpers.py)
 
 
 def status(ex: Exchange, order_id: int) -> str:
     return ex.handle(USER, "get_margin_order", {"symbol": "BTCUSDT", "orderId": str(order_id)})["status"]
-
-
-def balance(ex: Exchange, name: str) -> dict:
-    rows = ex.handle(USER, "get_cross_margin_account", {})["userAssets"]
-    return next(a for a in rows if a["asset"] == name)
 
 
 def oco(ex: Exchange, **params: str) -> dict:

@@ -5,17 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import helpers
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
+from helpers import USER, Clock
+from helpers import asset as balance
 
 from binance_margin_mcp.simulator.errors import SimError
 from binance_margin_mcp.simulator.exchange import Exchange
 
-NOW = 1_700_000_000_000
 MINUTE = 60_000
-USER = "alice"
 RESTING_SELL = {"symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.01"}
 RESTING_SELL["price"] = "70000"
 LIQUIDATION_ROW = {
@@ -30,21 +31,7 @@ LIQUIDATION_ROW = {
     "isIsolated",
     "updatedTime",
 }
-
-
-class Clock:
-    """Settable millisecond clock."""
-
-    def __init__(self, now: int = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+clock = helpers.clock  # shared fixture (see helpers.py); `ex` below also reports new keys
 
 
 @pytest.fixture
@@ -55,11 +42,6 @@ def new_keys() -> list[tuple[str, str, str, str]]:
 @pytest.fixture
 def ex(clock: Clock, new_keys: list) -> Exchange:
     return Exchange(clock_ms=clock, on_new_key=lambda *args: new_keys.append(args))
-
-
-def balance(ex: Exchange, name: str) -> dict:
-    rows = ex.handle(USER, "get_cross_margin_account", {})["userAssets"]
-    return next(a for a in rows if a["asset"] == name)
 
 
 def leveraged_long(ex: Exchange) -> None:

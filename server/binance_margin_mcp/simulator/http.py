@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
-from urllib.parse import unquote_to_bytes
 
 import httpx
 
@@ -25,6 +24,14 @@ from binance_margin_mcp.catalog import CATALOG, Param, Security, Weight
 from binance_margin_mcp.simulator.errors import SimError
 from binance_margin_mcp.simulator.keys import API_KEY_RE, KeyRegistry, verify
 from binance_margin_mcp.simulator.limits import LimitKind, WeightLimiter
+from binance_margin_mcp.simulator.request_params import (
+    Pair,
+    mandatory,
+    params_of,
+    parse_pairs,
+    unsigned_payload,
+    validate,
+)
 
 logger = logging.getLogger("binance_margin_mcp.simulator")
 
@@ -32,9 +39,6 @@ JSON_TYPE = "application/json"
 ANONYMOUS = "anonymous"
 NOT_FOUND_HTML = b"<html><body><h1>404 Not Found</h1></body></html>"
 BAD_GATEWAY_HTML = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
-DECIMAL_RANGE = r"^([0-9]{1,20})(\.[0-9]{1,20})?$"
-INTEGER_RANGE = r"^[0-9]{1,20}$"
-TRANSPORT_PARAMS = frozenset({"timestamp", "signature", "recvWindow"})  # checked by the front end, never passed on
 MSG_UNKNOWN = "An unknown error occurred while processing the request."
 # Fault markers (see SimulatorApp.inject).
 FAULT_KINDS = (
@@ -47,12 +51,9 @@ FAULT_KINDS = (
     "truncated_json",
 )
 
-_DECIMAL_RE = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
-_INTEGER_RE = re.compile(r"[0-9]{1,20}")
 _TIMESTAMP_RE = re.compile(r"[0-9]{1,20}")
 # recvWindow may carry up to three decimals (microseconds) since 2025.
 _RECV_WINDOW_RE = re.compile(r"[0-9]{1,12}(\.[0-9]{1,3})?")
-_ORDER_TYPES = {"LIMIT", "MARKET", "LIMIT_MAKER", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"}
 
 Reply = tuple[int, dict[str, str], bytes]
 FaultAction = str | Callable[[str, dict[str, str]], "Reply | None"]
@@ -235,16 +236,16 @@ class SimulatorApp:
         content_type = lowered.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in ("", "application/x-www-form-urlencoded"):
             body = b""  # only a form body carries (and signs) parameters
-        query, form = _parse(raw_query), _parse(body)
-        params = _params_of(query)
-        for name, value in _params_of(form).items():
+        query, form = parse_pairs(raw_query), parse_pairs(body)
+        params = params_of(query)
+        for name, value in params_of(form).items():
             params.setdefault(name, value)  # the query value wins
         user = self._authenticate(route, lowered.get("x-mbx-apikey"), query, form, params)
         self._charge(route, params, ip, user, out)
-        return self._execute(route, user, _validate(route, params), out)
+        return self._execute(route, user, validate(route.params, params), out)
 
     def _authenticate(
-        self, route: Route, api_key: str | None, query: list[_Pair], form: list[_Pair], params: dict[str, str]
+        self, route: Route, api_key: str | None, query: list[Pair], form: list[Pair], params: dict[str, str]
     ) -> str:
         if route.public:
             return ANONYMOUS
@@ -264,15 +265,15 @@ class SimulatorApp:
             if len(signatures) > 1:  # one in the query and one in the body
                 raise SimError(-1101, "Duplicate values for a parameter detected.")
             if not signatures or not signatures[0]:
-                raise SimError(-1102, _mandatory("signature"))
-            if not verify(entry, _unsigned(query) + _unsigned(form), signatures[0]):
+                raise SimError(-1102, mandatory("signature"))
+            if not verify(entry, unsigned_payload(query) + unsigned_payload(form), signatures[0]):
                 raise SimError(-1022, "Signature for this request is not valid.")
         return entry.user
 
     def _check_timestamp(self, params: dict[str, str]) -> None:
         timestamp = params.get("timestamp", "")
         if not _TIMESTAMP_RE.fullmatch(timestamp):
-            raise SimError(-1102, _mandatory("timestamp"))
+            raise SimError(-1102, mandatory("timestamp"))
         window_us = 5_000_000
         recv_window = params.get("recvWindow", "")
         if recv_window:
@@ -371,105 +372,6 @@ class SimulatorTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
                 raise httpx.RemoteProtocolError("connection reset by the paper exchange", request=request) from None
             raise httpx.ReadTimeout("paper exchange sent no answer", request=request) from None
         return httpx.Response(status, headers=out, content=content, request=request)
-
-
-# -- parsing and validation helpers -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Pair:
-    raw: bytes  # the segment between '&'s, exactly as received
-    name: str
-    value: str
-
-
-def _parse(raw: bytes) -> list[_Pair]:
-    """Split a query string or form body; every segment is kept (even empty) so the payload stays exact."""
-    if not raw:
-        return []
-    pairs = []
-    for segment in raw.split(b"&"):
-        name, _, value = segment.partition(b"=")
-        pairs.append(_Pair(segment, _unquote(name), _unquote(value)))
-    return pairs
-
-
-def _unquote(raw: bytes) -> str:
-    try:
-        return unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
-    except UnicodeDecodeError:
-        raise SimError(-1100, "Illegal characters found in a parameter.") from None
-
-
-def _params_of(pairs: list[_Pair]) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for pair in pairs:
-        if not pair.name:
-            continue
-        if pair.name in params:
-            raise SimError(-1101, "Duplicate values for a parameter detected.")
-        params[pair.name] = pair.value
-    return params
-
-
-def _unsigned(pairs: list[_Pair]) -> bytes:
-    """The part without its signature pair (and that pair's '&'), byte for byte."""
-    return b"&".join(pair.raw for pair in pairs if pair.name != "signature")
-
-
-def _validate(route: Route, params: dict[str, str]) -> dict[str, str]:
-    """Parameters for the exchange (no timestamp/signature/recvWindow, empty values dropped), or SimError."""
-    known = {p.name for p in route.params} | TRANSPORT_PARAMS
-    unknown = [name for name in params if name not in known]
-    if unknown:
-        raise SimError(
-            -1104,
-            f"Not all sent parameters were read; read '{len(params) - len(unknown)}' parameter(s) but was sent "
-            f"'{len(params)}'.",
-        )
-    # An empty value counts as not sent ("was not sent, was empty/null").
-    clean = {name: value for name, value in params.items() if name not in TRANSPORT_PARAMS and value != ""}
-    for param in route.params:
-        if param.required and param.name not in clean:
-            raise SimError(-1102, _mandatory(param.name))
-    for param in route.params:
-        if param.name in clean:
-            clean[param.name] = _check_value(param, clean[param.name])
-    return clean
-
-
-def _check_value(param: Param, value: str) -> str:
-    if param.type == "decimal" and not _DECIMAL_RE.fullmatch(value):
-        raise SimError(-1100, _illegal(param.name, DECIMAL_RANGE))
-    if param.type == "integer" and not _INTEGER_RE.fullmatch(value):
-        raise SimError(-1100, _illegal(param.name, INTEGER_RANGE))
-    if param.type == "boolean":
-        if value.lower() not in ("true", "false"):
-            raise SimError(-1130, f"Data sent for parameter '{param.name}' is not valid.")
-        return value.lower()
-    if param.type == "enum" and value not in param.enum:
-        raise _enum_error(param)
-    return value
-
-
-def _enum_error(param: Param) -> SimError:
-    name = param.name
-    if name == "side" or name.endswith("Side"):
-        return SimError(-1117, "Invalid side.")
-    if name == "timeInForce" or name.endswith("TimeInForce"):
-        return SimError(-1115, "Invalid timeInForce.")
-    # Only order types: `type` also names BORROW/REPAY, MARGIN/ISOLATED, capital-flow kinds...
-    if (name == "type" or name.endswith("Type")) and _ORDER_TYPES & set(param.enum):
-        return SimError(-1116, "Invalid orderType.")
-    return SimError(-1130, f"Data sent for parameter '{name}' is not valid.")
-
-
-def _mandatory(name: str) -> str:
-    return f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
-
-
-def _illegal(name: str, legal: str) -> str:
-    return f"Illegal characters found in parameter '{name}'; legal range is '{legal}'."
 
 
 def _dumps(value: Any) -> bytes:

@@ -23,19 +23,8 @@ def ack(o: Order, transact_time: int) -> dict:
 
 def result(o: Order, transact_time: int) -> dict:
     body = ack(o, transact_time)
-    body.update(
-        {
-            "price": f8(o.price),
-            "origQty": f8(o.orig_qty),
-            "executedQty": f8(o.executed_qty),
-            "cummulativeQuoteQty": f8(o.cum_quote),
-            "status": o.status,
-            "timeInForce": o.time_in_force,
-            "type": o.type,
-            "side": o.side,
-            "selfTradePreventionMode": o.stp,
-        }
-    )
+    body.update(_execution(o))
+    body["selfTradePreventionMode"] = o.stp
     return body
 
 
@@ -76,19 +65,8 @@ def cancelled(o: Order, cancel_id: str, *, in_list: bool = False) -> dict:
     """A cancel report: origClientOrderId is the order's id, clientOrderId the cancel's."""
     body: dict = {"symbol": o.symbol, "isIsolated": o.isolated, "origClientOrderId": o.client_order_id}
     body.update({"orderId": o.order_id, "orderListId": o.order_list_id, "clientOrderId": cancel_id})
-    body.update(
-        {
-            "price": f8(o.price),
-            "origQty": f8(o.orig_qty),
-            "executedQty": f8(o.executed_qty),
-            "cummulativeQuoteQty": f8(o.cum_quote),
-            "status": o.status,
-            "timeInForce": o.time_in_force,
-            "type": o.type,
-            "side": o.side,
-            "selfTradePreventionMode": o.stp,
-        }
-    )
+    body.update(_execution(o))
+    body["selfTradePreventionMode"] = o.stp
     _stop_and_iceberg(o, body)
     if in_list:
         del body["isIsolated"]
@@ -99,21 +77,24 @@ def report(o: Order, transact_time: int) -> dict:
     """One entry of an order list's orderReports when it is placed."""
     body = {"symbol": o.symbol, "orderId": o.order_id, "orderListId": o.order_list_id}
     body.update({"clientOrderId": o.client_order_id, "transactTime": transact_time})
-    body.update(
-        {
-            "price": f8(o.price),
-            "origQty": f8(o.orig_qty),
-            "executedQty": f8(o.executed_qty),
-            "cummulativeQuoteQty": f8(o.cum_quote),
-            "status": o.status,
-            "timeInForce": o.time_in_force,
-            "type": o.type,
-            "side": o.side,
-        }
-    )
+    body.update(_execution(o))
     _stop_and_iceberg(o, body)
     body["selfTradePreventionMode"] = o.stp
     return body
+
+
+def _execution(o: Order) -> dict:
+    """Price, quantities, status and kind, in the order every placement and cancel report lists them."""
+    return {
+        "price": f8(o.price),
+        "origQty": f8(o.orig_qty),
+        "executedQty": f8(o.executed_qty),
+        "cummulativeQuoteQty": f8(o.cum_quote),
+        "status": o.status,
+        "timeInForce": o.time_in_force,
+        "type": o.type,
+        "side": o.side,
+    }
 
 
 def _stop_and_iceberg(o: Order, body: dict) -> None:
