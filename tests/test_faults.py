@@ -180,3 +180,51 @@ async def test_randomized_faults_never_place_an_order_twice_and_lose_no_journal_
     lines = journal_lines(journal)
     assert len(lines) == runs
     assert {line["outcome"] for line in lines} <= {"sent", "reconciled", "UNKNOWN"}
+
+
+async def test_a_delayed_answer_is_waited_for_and_counted_once(session):
+    """A slow exchange (an injected delay) is not a failure: the order is answered once, nothing duplicated."""
+    import time as _time
+
+    def slow(name: str, params: dict) -> None:
+        _time.sleep(0.05)  # the answer comes late; returning None lets the request proceed normally
+
+    async with session() as (client, venue, journal, _, _):
+        venue.app.inject(slow, "create_margin_order")
+        result = await client.call_tool("create_margin_order", {**RESTING, "newClientOrderId": "slow1"})
+        assert not result.is_error and result.structured_content["status"] == "NEW"
+        assert len(await orders_with_id(client, "agent-slow1")) == 1
+    assert [line["outcome"] for line in journal_lines(journal)] == ["sent"]
+
+
+async def test_confirmed_mainnet_orders_over_http_are_never_duplicated_under_random_faults(tmp_path):
+    """A Mainnet account on the loopback paper exchange: each request confirmed once by the human, random faults
+    on the wire, and the exchange never holds two orders for one confirmed request."""
+    from binance_margin_mcp.app import build_server
+    from binance_margin_mcp.simulator.serve import serve
+    from binance_margin_mcp.simulator.standalone import build_app
+
+    from conftest import MAIN_KEY, MAIN_SECRET, Elicitor, account_block, write_tools_md
+
+    rng = random.Random(7)
+    exchange_md = write_tools_md(tmp_path / "exchange.md", [account_block("main", MAIN_KEY, MAIN_SECRET, "Paper")])
+    app = build_app(exchange_md, ":memory:")
+    runs = 30
+    with serve(app, port=0) as base_url:
+        tools_md = write_tools_md(
+            tmp_path / "TOOLS.md", [account_block("main", MAIN_KEY, MAIN_SECRET, "Mainnet", base_url)]
+        )
+        elicitor = Elicitor("accept", "CONFIRM")
+        server = build_server(Settings(tools_md=tools_md, journal_path=str(tmp_path / "j.jsonl")), sleep=Sleeps())
+        async with Client(server, elicitation_callback=elicitor) as client:
+            for run in range(runs):
+                fault = rng.choice((None, *AFTER_APPLY, *BEFORE_APPLY))
+                if fault:
+                    app.inject(fault, "create_margin_order")
+                result = await client.call_tool("create_margin_order", {**RESTING, "newClientOrderId": f"m{run}"})
+                placed = await orders_with_id(client, f"agent-m{run}")
+                assert len(placed) <= 1, (run, fault)
+                status = result.structured_content["status"]
+                assert status == (placed[0]["status"] if placed else "UNKNOWN"), (run, fault, status)
+    assert len(elicitor.messages) == runs  # one human confirmation per request, never a second send
+    assert len(journal_lines(tmp_path / "j.jsonl")) == runs
