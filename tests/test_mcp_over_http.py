@@ -47,6 +47,8 @@ async def test_http_transport_lists_every_tool(tools_md):
         str(port),
         "--paper-state",
         ":memory:",
+        "--journal",
+        str(tools_md.parent / "journal.jsonl"),  # never the user's data directory
     ]
     process = subprocess.Popen([*command, "--tools-md", str(tools_md)], cwd=ROOT, stderr=subprocess.PIPE)
     try:

@@ -26,7 +26,16 @@ async def test_stdio_server_lists_tools_reads_and_sends_a_confirmed_order_once(f
         )
         params = StdioServerParameters(
             command=sys.executable,
-            args=["-m", "binance_margin_mcp", "--tools-md", str(tools_md), "--paper-state", ":memory:"],
+            args=[
+                "-m",
+                "binance_margin_mcp",
+                "--tools-md",
+                str(tools_md),
+                "--paper-state",
+                ":memory:",
+                "--journal",
+                str(tmp_path / "journal.jsonl"),
+            ],  # never the user's data directory
             cwd=str(ROOT),
         )
         elicitor = Elicitor("accept", "CONFIRM")
@@ -43,3 +52,4 @@ async def test_stdio_server_lists_tools_reads_and_sends_a_confirmed_order_once(f
     assert len(elicitor.messages) == 1
     assert [r.path for r in fake.requests].count("/sapi/v1/margin/order") == 1
     assert_no_secret(str(read) + str(order) + elicitor.messages[0])
+    assert (tmp_path / "journal.jsonl").read_text().count('"outcome":"sent"') == 1
