@@ -13,26 +13,15 @@ from dataclasses import replace
 
 import httpx
 
-from binance_margin_mcp.catalog.model import Endpoint, Security, Weight
+from binance_margin_mcp.catalog.model import Endpoint
 from binance_margin_mcp.errors import ApiError, IpBanned, OutcomeUnknown, RateLimited, TransportError
 from binance_margin_mcp.ratelimit import WeightBook
+from binance_margin_mcp.spot_endpoints import SERVER_TIME
 from binance_margin_mcp.timesync import ServerClock
 from binance_margin_mcp.transport import ApiResponse, BinanceHttp, Credentials, SentRequest
 
 READ_ATTEMPTS = 3
 BACKOFF_S = (0.25, 1.0)  # before the 2nd and 3rd attempt
-TIME_ENDPOINT = Endpoint(
-    name="server_time",
-    title="Server time",
-    method="GET",
-    path="/api/v3/time",
-    group="Spot",
-    toolset="account",
-    security=Security.MARKET_DATA,
-    weight=Weight("IP", 1),
-    transaction=False,
-    description="GET /api/v3/time",
-)
 log = logging.getLogger(__name__)
 
 
@@ -109,7 +98,7 @@ class BinanceClient:
         unsigned = replace(creds, api_key=None, signer=None)
         sent_ms = self.clock.local()
         try:
-            response, _ = await self.http.send(TIME_ENDPOINT, (), unsigned)
+            response, _ = await self.http.send(SERVER_TIME, (), unsigned)
             server_ms = int(response.data["serverTime"])
         except (TransportError, ApiError, KeyError, TypeError, ValueError, httpx.HTTPError) as error:
             log.warning("could not read server time from %s (%s); using the local clock", host, type(error).__name__)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from binance_margin_mcp.catalog.model import Endpoint, Security, Weight
 from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.credentials import Account
 from binance_margin_mcp.errors import ApiError, InvalidArguments
@@ -20,6 +19,7 @@ from binance_margin_mcp.operator_limits import (
     check_static,
     parse_or_refuse,
 )
+from binance_margin_mcp.spot_endpoints import EXCHANGE_INFO, TICKER_PRICE
 from binance_margin_mcp.transport import Credentials
 from binance_margin_mcp.validation import format_violations, order_legs, validate_order
 
@@ -30,25 +30,6 @@ GUARDED_TOOLS = {
     "create_margin_special_key": "--enable-special-key-creation",
     "trigger_manual_liquidation": "--enable-manual-liquidation",
 }
-
-
-def _public(name: str, path: str, weight: int) -> Endpoint:
-    return Endpoint(
-        name=name,
-        title=name,
-        method="GET",
-        path=path,
-        group="Spot",
-        toolset="market-data",
-        security=Security.MARKET_DATA,
-        weight=Weight("API", weight),
-        transaction=False,
-        description=path,
-    )
-
-
-EXCHANGE_INFO = _public("exchange_info", "/api/v3/exchangeInfo", 20)
-TICKER_PRICE = _public("ticker_price", "/api/v3/ticker/price", 2)
 
 
 class MarketData:
