@@ -142,3 +142,18 @@ async def test_toolsets_register_only_the_chosen_groups(paper_client):
     catalog_names = names & set(CATALOG)
     assert catalog_names == {n for n, e in CATALOG.items() if e.toolset in ("market-data", "borrow-repay")}
     assert "create_margin_order" not in names
+
+
+async def test_max_num_orders_is_checked_against_the_open_orders_before_sending(paper_client):
+    """With the symbol's maxNumOrders reached, one more order is refused locally (MAX_NUM_ORDERS)."""
+    async with paper_client() as client:
+        server_info = None
+        for attempt in range(201):
+            order = {**ORDER, "quantity": "0.0002", "price": str(50000 + attempt)}  # 200 x ~10 USDT fits the balance
+            result = await client.call_tool("create_margin_order", order)
+            if result.is_error:
+                server_info = result
+                break
+    assert server_info is not None, "maxNumOrders (200) was never reached"
+    assert attempt == 200 and "MAX_NUM_ORDERS" in text_of(server_info)
+    assert server_info.structured_content["status"] == "invalid_arguments"  # refused here, not by the exchange

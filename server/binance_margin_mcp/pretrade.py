@@ -8,9 +8,10 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from binance_margin_mcp.catalog import CATALOG
 from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.credentials import Account
-from binance_margin_mcp.errors import ApiError, InvalidArguments
+from binance_margin_mcp.errors import ApiError, InvalidArguments, McpToolError
 from binance_margin_mcp.gate import PreparedRequest
 from binance_margin_mcp.operator_limits import (
     ORDER_TOOLS,
@@ -19,6 +20,7 @@ from binance_margin_mcp.operator_limits import (
     check_static,
     parse_or_refuse,
 )
+from binance_margin_mcp.params import build_wire_params
 from binance_margin_mcp.spot_endpoints import EXCHANGE_INFO, TICKER_PRICE
 from binance_margin_mcp.transport import Credentials
 from binance_margin_mcp.validation import format_violations, order_legs, validate_order
@@ -66,6 +68,16 @@ class MarketData:
             self._prices[key] = cached
         return cached[1]
 
+    async def open_orders(self, creds: Credentials, params: dict[str, str]) -> int | None:
+        """How many orders are open on the symbol now (for MAX_NUM_ORDERS); None when it cannot be read."""
+        entry = CATALOG["get_open_margin_orders"]
+        args = {k: params[k] for k in ("symbol", "isIsolated") if k in params}
+        try:
+            response, _ = await self.client.send(entry, build_wire_params(entry, args), creds)
+        except McpToolError:
+            return None  # the order itself will meet the same trouble; the exchange still enforces the limit
+        return len(response.data) if isinstance(response.data, list) else None
+
 
 def _anonymous(creds: Credentials) -> Credentials:
     return Credentials(creds.base_url, None, None, creds.environment)
@@ -99,7 +111,10 @@ class PreTrade:
                 f"{symbol} is not a symbol of this exchange (exchangeInfo does not list it).", "symbol"
             )
         last = await self.market.last_price(creds, symbol)
-        violations = validate_order(entry.name, params, info, last)
+        # One signed read per order, and only where the symbol limits its open orders.
+        limited = any(f.get("filterType") == "MAX_NUM_ORDERS" for f in info.get("filters", []))
+        open_orders = await self.market.open_orders(creds, params) if limited else None
+        violations = validate_order(entry.name, params, info, last, open_orders)
         if violations:
             raise InvalidArguments(format_violations(violations), violations[0].param)
         if limits.max_order_notional is not None:
