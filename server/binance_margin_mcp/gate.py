@@ -124,6 +124,10 @@ class TokenStore:
         self._tokens: dict[str, _Token] = {}
         self._lock = threading.Lock()
 
+    @property
+    def ttl(self) -> float:
+        return self._ttl
+
     def issue(self, request: PreparedRequest) -> str:
         token = secrets.token_urlsafe(18)
         with self._lock:

@@ -158,17 +158,11 @@ class MarginService:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def prepare(self, entry: Endpoint, args: Mapping[str, Any], account: Account) -> PreparedRequest:
-        """Validate and build the exact request; generated ids stay stable until it is sent."""
-
-        def make() -> PreparedRequest:
-            params = tuple(build_wire_params(entry, args))
-            return PreparedRequest(
-                account.name, account.environment, account.base_url, _fingerprint(account), entry, params
-            )
-
+        """Validate and build the exact request; a transaction's generated ids stay stable until it is sent."""
         if not entry.transaction:
-            return make()
-        return self.pending.get_or_make(self.request_key(entry, args, account), make)
+            return self.prepare_fresh(entry, args, account)
+        key = self.request_key(entry, args, account)
+        return self.pending.get_or_make(key, lambda: self.prepare_fresh(entry, args, account))
 
     def check_arguments(self, entry: Endpoint, supplied: Mapping[str, Any]) -> None:
         reject_unknown(entry, supplied, {"account"})
@@ -179,15 +173,8 @@ class MarginService:
     def question(self, request: PreparedRequest) -> str:
         return preview_text(request)
 
-    def take_prepared(self, entry: Endpoint, args: Mapping[str, Any], account: Account) -> PreparedRequest:
-        """The request the human saw (same ids); a fresh one when nothing was pending."""
-        if entry.transaction:
-            found = self.pending.take(self.request_key(entry, args, account))
-            if found is not None:
-                return found
-        return self.prepare_fresh(entry, args, account)
-
     def prepare_fresh(self, entry: Endpoint, args: Mapping[str, Any], account: Account) -> PreparedRequest:
+        """Validate `args` into the exact wire parameters (new client ids generated now)."""
         params = tuple(build_wire_params(entry, args))
         return PreparedRequest(
             account.name, account.environment, account.base_url, _fingerprint(account), entry, params
@@ -207,18 +194,14 @@ class MarginService:
             "status": "confirmation_required",
             "preview": preview(request),
             "token": token,
-            "expiresInSeconds": int(self.tokens_ttl),
+            "expiresInSeconds": int(self.tokens.ttl),
             "instructions": (
                 f"NOT SENT. Show this preview to the user and ask them to type {CONFIRM_WORD}. Only if they type it, "
                 f"call confirm_transaction with this token and their exact text. Never type {CONFIRM_WORD} yourself."
             ),
         }
-        text = preview_text(request) + f"\n\nconfirmation token: {token} (valid {int(self.tokens_ttl)} s, single use)"
+        text = preview_text(request) + f"\n\nconfirmation token: {token} (valid {int(self.tokens.ttl)} s, single use)"
         return Outcome(data, is_error=False, text=f"NOT SENT - confirmation required.\n{text}")
-
-    @property
-    def tokens_ttl(self) -> float:
-        return self.tokens._ttl
 
     def not_sent(self, reason: str) -> Outcome:
         return error_outcome(ConfirmationError(f"Not sent: {reason}"))
