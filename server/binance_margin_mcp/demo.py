@@ -97,5 +97,5 @@ def run_demo() -> int:
     print("binance-margin-mcp demo: a fresh built-in paper account, driven through an MCP client")
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(_script(Path(tmp) / "TOOLS.md"))  # no TOOLS.md: the built-in paper account is used
-    print("\nDone. Nothing left this machine: the paper exchange ran in process.")
+    print("\nDone. Nothing went over the network: the paper exchange ran in process.")
     return 0
