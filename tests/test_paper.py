@@ -355,3 +355,19 @@ async def test_paper_controls_refuse_real_accounts(connect):
         price = await client.call_tool("set_paper_price", {"symbol": "BTCUSDT", "price": "1"})
     assert reset.is_error and "not a built-in paper account" in reset.content[0].text
     assert price.is_error
+
+
+async def test_isolated_margin_on_paper_funded_then_borrow_and_trade(paper):
+    """deposit_paper_funds funds an isolated pair; then isolated borrow and an isolated order work."""
+    async with paper() as (client, _):
+        await ok(client, "deposit_paper_funds", {"asset": "USDT", "amount": "1000", "isolated_symbol": "BTCUSDT"})
+        await ok(
+            client,
+            "borrow_or_repay",
+            {"asset": "USDT", "isIsolated": "TRUE", "symbol": "BTCUSDT", "amount": "500", "type": "BORROW"},
+        )
+        order = await ok(client, "create_margin_order", {**LIMIT_BUY, "isIsolated": "TRUE", "price": "59000"})
+        isolated = await ok(client, "get_isolated_margin_account", {"symbols": "BTCUSDT"})
+    quote = isolated["assets"][0]["quoteAsset"]
+    assert Decimal(quote["borrowed"]) == 500 and order["isIsolated"] is True
+    assert Decimal(quote["locked"]) > 0  # the resting isolated order holds its funds

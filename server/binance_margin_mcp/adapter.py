@@ -305,7 +305,23 @@ def register_meta_tools(server: MCPServer, meta: MetaTools, read_only: bool = Fa
     ) -> CallToolResult:
         return to_result(meta.list_journal(limit, account, outcome))
 
+    async def deposit_paper_funds(
+        asset: Annotated[str, Field(description="Asset, e.g. USDT")],
+        amount: Annotated[str, Field(description='Amount as a decimal string, e.g. "1000"')],
+        isolated_symbol: Annotated[
+            str | None, Field(description="Isolated pair to fund, e.g. BTCUSDT (default: cross margin)")
+        ] = None,
+        account: Annotated[str | None, Field(description="Paper account name (default: main/the only one)")] = None,
+    ) -> CallToolResult:
+        return to_result(meta.deposit_paper_funds(account, asset, amount, isolated_symbol))
+
     specs += [
+        (
+            deposit_paper_funds,
+            "Add paper money to a built-in paper account, into cross margin or an isolated pair (the way to fund "
+            "isolated paper trading). Paper only; no real account is touched.",
+            ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, **local),
+        ),
         (
             list_journal,
             "Read the audit journal: the most recent transaction attempts on every account (time, "

@@ -22,7 +22,7 @@ CONFIRM. Client order ids on create endpoints get the `agent-` prefix.
 
 Hand-written tools: `list_accounts`, `show_account`, `add_account`, `remove_account`,
 `confirm_transaction`, `list_journal` (the audit journal), and for the built-in paper exchange
-`reset_paper_account` and `set_paper_price`.
+`reset_paper_account`, `set_paper_price` and `deposit_paper_funds`.
 """
 
 

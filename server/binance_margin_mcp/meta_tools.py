@@ -119,6 +119,26 @@ class MetaTools:
             text=f"Paper market {text_symbol} now at {text_price}; resting paper orders were matched.",
         )
 
+    def deposit_paper_funds(
+        self, account: str | None, asset: str, amount: str | float, isolated_symbol: str | None
+    ) -> Outcome:
+        """Paper money in: into cross margin or an isolated pair (Binance moves funds with /sapi/v1/asset/transfer,
+        which is not a margin endpoint, so this is how paper isolated pairs get collateral)."""
+        try:
+            text_asset = wire_value(Param("asset", "string"), asset)
+            text_amount = wire_value(Param("amount", "decimal"), amount)
+            pair = wire_value(Param("symbol", "string"), isolated_symbol) if isolated_symbol else None
+            paper, exchange = self._paper_exchange(account)
+            exchange.deposit(paper.name, text_asset, text_amount, pair)
+        except McpToolError as error:
+            return error_outcome(error)
+        except (SimError, ValueError) as error:
+            message = error.msg if isinstance(error, SimError) else str(error)
+            return error_outcome(InvalidArguments(f"Paper exchange refused the deposit: {message}"))
+        where = f"isolated {pair}" if pair else "cross margin"
+        data = {"account": paper.name, "asset": text_asset, "amount": text_amount, "into": where}
+        return Outcome(data, text=f"Deposited {text_amount} {text_asset} into {where} of paper account '{paper.name}'.")
+
     def _a_paper_account(self) -> str:
         """The paper market is shared: any paper account opens it (the built-in one when none is configured)."""
         venue = self.service.venue
