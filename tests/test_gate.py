@@ -225,3 +225,12 @@ async def test_every_transaction_attempt_is_journalled_with_how_it_was_confirmed
     assert listed.structured_content["entries"] == lines
     raw = journal_path.read_text()
     assert not any(secret in raw for secret in ALL_SECRETS)
+
+
+async def test_a_failing_journal_never_turns_a_sent_order_into_an_error(connect, fake, tmp_path, caplog):
+    """If the audit write fails after the order went out, the result is still the order (logged loudly)."""
+    fake.respond("POST", ORDER_PATH, {"orderId": 5, "status": "NEW"})
+    async with connect(journal_path=str(tmp_path)) as client:  # a directory: every append fails
+        result = await client.call_tool("create_margin_order", {**ORDER, "account": "practice"})
+    assert not result.is_error and result.structured_content["orderId"] == 5
+    assert "audit journal write failed" in caplog.text

@@ -95,33 +95,37 @@ class Executor:
         if not request.entry.transaction:
             return
         record = data if isinstance(data, dict) else {}
-        self.journal.append(
-            JournalEntry(
-                time_ms=self._clock_ms(),
-                account=request.account,
-                environment=request.environment,
-                endpoint=request.entry.endpoint_id,
-                tool=request.entry.name,
-                params=dict(request.params),
-                confirmed_by=confirmed_by,
-                outcome=outcome,
-                weight=weight,
-                order_id=_int(record.get("orderId", record.get("orderListId"))),
-                tran_id=_int(record.get("tranId")),
-                status=status
-                or record.get("status")
-                or record.get("listOrderStatus")
-                or ("UNKNOWN" if outcome == "UNKNOWN" else None),
-                error_code=error.code if isinstance(error, ApiError) else None,
-                error_msg=error.message.splitlines()[0][:300] if error is not None else None,
-                client_ids={
-                    p.name: v
-                    for p in request.entry.params
-                    for n, v in request.params
-                    if n == p.name and p.client_id is not None
-                },
-            )
+        entry = JournalEntry(
+            time_ms=self._clock_ms(),
+            account=request.account,
+            environment=request.environment,
+            endpoint=request.entry.endpoint_id,
+            tool=request.entry.name,
+            params=dict(request.params),
+            confirmed_by=confirmed_by,
+            outcome=outcome,
+            weight=weight,
+            order_id=_int(record.get("orderId", record.get("orderListId"))),
+            tran_id=_int(record.get("tranId")),
+            status=status
+            or record.get("status")
+            or record.get("listOrderStatus")
+            or ("UNKNOWN" if outcome == "UNKNOWN" else None),
+            error_code=error.code if isinstance(error, ApiError) else None,
+            error_msg=error.message.splitlines()[0][:300] if error is not None else None,
+            client_ids={
+                p.name: v
+                for p in request.entry.params
+                for n, v in request.params
+                if n == p.name and p.client_id is not None
+            },
         )
+        try:
+            self.journal.append(entry)
+        except OSError as failure:
+            # The request has already happened: a failed audit write must never turn its result into an error
+            # (the agent might then send it again). Say so loudly on stderr instead.
+            log.error("audit journal write failed for %s on %s: %s", entry.endpoint, entry.account, failure)
 
 
 def _outcome_of(error: McpToolError) -> str:
