@@ -75,6 +75,9 @@ async def test_anything_but_confirm_sends_nothing(connect, fake, mode, action, t
     assert result.is_error
     assert "Not sent" in text_of(result)
     assert result.structured_content["status"] == "not_sent"
+    if action != "accept":
+        spelled = {"decline": "declined", "cancel": "cancelled"}[action]
+        assert f"the user {spelled} the confirmation dialog" in text_of(result)
     assert orders_sent(fake) == []
 
 

@@ -133,8 +133,8 @@ async def _run_gated(
     if not service.gated(entry, account):
         return await service.send(service.prepare_fresh(entry, args, account), "not_required")
     if not isinstance(confirmation, AcceptedElicitation):
-        action = getattr(confirmation, "action", "cancel")
-        reason = f"the user {action}d the confirmation dialog."
+        action = {"decline": "declined", "cancel": "cancelled"}.get(getattr(confirmation, "action", ""), "cancelled")
+        reason = f"the user {action} the confirmation dialog."
         declined = service.pending.take(service.request_key(entry, args, account))
         return service.not_sent_for(declined, "elicitation", reason) if declined else service.not_sent(reason)
     data = confirmation.data
