@@ -153,3 +153,17 @@ async def test_rsa_and_ed25519_accounts_sign_requests_the_fake_verifies_with_the
     assert shown.structured_content["privateKeyFile"] == "..." + str(pem)[-5:]
     raw = fake.requests[-1].raw_query.decode()
     assert "&signature=" in raw and raw.index("&signature=") > raw.index("timestamp=")
+
+
+async def test_add_account_refuses_a_file_that_is_not_binance_credentials(connect, tmp_path):
+    """Pointing add_account at some other file shows nothing of it: no masked fragment, nothing added."""
+    other = tmp_path / "passwd"
+    other.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n")
+    async with connect() as client:
+        result = await client.call_tool(
+            "add_account", {"name": "oops", "environment": "Testnet", "credentials_file": str(other)}
+        )
+        listed = await client.call_tool("list_accounts", {})
+    assert result.is_error and "does not look like Binance credentials" in text_of(result)
+    assert "root" not in text_of(result) and "bash" not in text_of(result)
+    assert "oops" not in text_of(listed)

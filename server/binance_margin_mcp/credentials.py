@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shlex
 from pathlib import Path
 
@@ -145,6 +146,9 @@ class ToolsMdStore:
             raise AccountError(f"Cannot read {self.path}: {exc.strerror or exc}") from None
 
 
+BINANCE_TOKEN = re.compile(r"[A-Za-z0-9]{16,128}")
+
+
 def _new_fields(
     name: str,
     environment: str,
@@ -168,6 +172,13 @@ def _new_fields(
         raise AccountError("credentials_file needs the API key on line 1 and, for HMAC, the secret on line 2")
     if not all(TOKEN.fullmatch(v) for v in values):
         raise AccountError("credentials_file: the API key and secret must each be one word of printable ASCII")
+    # Binance keys and secrets are long runs of letters and digits. Anything else means the path points at some
+    # other file, whose masked first/last characters must not be shown to the model.
+    if not all(BINANCE_TOKEN.fullmatch(v) for v in values):
+        raise AccountError(
+            "credentials_file does not look like Binance credentials (line 1: API key, line 2: secret, each 16-128 "
+            "letters and digits); nothing was added"
+        )
     if mode == "HMAC":
         if key_file is not None or passphrase_env:
             raise AccountError("private_key_file and passphrase_env are only for RSA or Ed25519 signing")
