@@ -95,7 +95,7 @@ class BinanceClient:
     async def sync(self, creds: Credentials) -> None:
         """Measure the offset to the server's clock with GET /api/v3/time (best effort)."""
         host = creds.base_url
-        unsigned = replace(creds, api_key=None, signer=None)
+        unsigned = creds.unsigned()
         sent_ms = self.clock.local()
         try:
             response, _ = await self.http.send(SERVER_TIME, (), unsigned)

@@ -6,14 +6,13 @@ It owns one exchange (SQLite state), its key registry and its HTTP app, and supp
 
 from __future__ import annotations
 
-import secrets
-import string
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
 
 from binance_margin_mcp.credentials import DEFAULT_BASE_URLS, Account, Secret
+from binance_margin_mcp.params import random_alphanumerics
 from binance_margin_mcp.simulator.exchange import Exchange
 from binance_margin_mcp.simulator.http import SimulatorApp
 from binance_margin_mcp.simulator.keys import KeyRegistry
@@ -21,11 +20,6 @@ from binance_margin_mcp.simulator.keys import KeyRegistry
 PAPER_BASE_URL = DEFAULT_BASE_URLS["Paper"]  # "paper://local" in TOOLS.md
 IN_PROCESS_URL = "http://paper.local"  # what the in-process httpx client addresses
 BUILTIN_ACCOUNT = "paper"
-_ALPHANUM = string.ascii_letters + string.digits
-
-
-def _random(length: int) -> str:
-    return "".join(secrets.choice(_ALPHANUM) for _ in range(length))
 
 
 class PaperVenue:
@@ -50,8 +44,8 @@ class PaperVenue:
             name=BUILTIN_ACCOUNT,
             environment="Paper",
             signing="HMAC",
-            api_key=Secret(_random(64)),
-            secret=Secret(_random(64)),
+            api_key=Secret(random_alphanumerics(64)),
+            secret=Secret(random_alphanumerics(64)),
             private_key_file=None,
             passphrase_env=None,
             base_url=PAPER_BASE_URL,

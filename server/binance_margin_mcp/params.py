@@ -39,9 +39,14 @@ _CODE_PARAMS = {"symbol", "asset", "isolatedSymbol", "coin"}
 _CODE_LIST_PARAMS = {"symbols": 5, "assets": 20, "assetNames": 20}
 
 
+def random_alphanumerics(length: int) -> str:
+    """Cryptographically random letters and digits."""
+    return "".join(secrets.choice(_ALPHANUM) for _ in range(length))
+
+
 def generate_client_id() -> str:
     """`agent-` + 18 random alphanumerics (24 characters, within Binance's 36)."""
-    return AGENT_PREFIX + "".join(secrets.choice(_ALPHANUM) for _ in range(18))
+    return AGENT_PREFIX + random_alphanumerics(18)
 
 
 def stamp_client_id(name: str, value: str | None, generate: Callable[[], str] = generate_client_id) -> str:

@@ -49,7 +49,7 @@ class MarketData:
         key = (creds.base_url, symbol)
         cached = self._info.get(key)
         if cached is None or self._now() - cached[0] >= EXCHANGE_INFO_TTL_MS:
-            response, _ = await self.client.send(EXCHANGE_INFO, [("symbol", symbol)], _anonymous(creds))
+            response, _ = await self.client.send(EXCHANGE_INFO, [("symbol", symbol)], creds.unsigned())
             symbols = response.data.get("symbols", []) if isinstance(response.data, dict) else []
             cached = (self._now(), next((s for s in symbols if s.get("symbol") == symbol), None))
             self._info[key] = cached
@@ -60,7 +60,7 @@ class MarketData:
         cached = self._prices.get(key)
         if cached is None or self._now() - cached[0] >= PRICE_TTL_MS:
             try:
-                response, _ = await self.client.send(TICKER_PRICE, [("symbol", symbol)], _anonymous(creds))
+                response, _ = await self.client.send(TICKER_PRICE, [("symbol", symbol)], creds.unsigned())
                 price = Decimal(str(response.data["price"]))
             except (ApiError, KeyError, TypeError, InvalidOperation):
                 price = None  # no ticker for that pair: checks that need a last price are skipped
@@ -77,10 +77,6 @@ class MarketData:
         except McpToolError:
             return None  # the order itself will meet the same trouble; the exchange still enforces the limit
         return len(response.data) if isinstance(response.data, list) else None
-
-
-def _anonymous(creds: Credentials) -> Credentials:
-    return Credentials(creds.base_url, None, None, creds.environment)
 
 
 class PreTrade:

@@ -50,6 +50,10 @@ class Credentials:
     signer: Signer | None
     environment: str = "Mainnet"
 
+    def unsigned(self) -> Credentials:
+        """Same host and environment, no key and no signer: for public endpoints that must not carry the key."""
+        return Credentials(self.base_url, None, None, self.environment)
+
     @property
     def uid_scope(self) -> str:
         """UID limits are per account: a digest of the key names the account without holding the key."""

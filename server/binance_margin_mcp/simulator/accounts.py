@@ -210,22 +210,24 @@ def capital_flow(ctx: Context, us: UserState, p: Params) -> list:
     return rows[:limit] if from_id is not None else rows[-limit:]
 
 
-def max_borrowable(ctx: Context, us: UserState, p: Params) -> dict:
+def _asset_and_pair(ctx: Context, us: UserState, p: Params) -> tuple[str, str | None]:
+    """The asset and optional isolated pair of a max-borrow/transfer query, both checked to exist."""
     asset, key = p.required("asset"), p.str("isolatedSymbol")
     if key is not None:
         ctx.market.spec(key)
         ledger.isolated(us, key)
     ledger.check_asset(ctx, key, asset)
+    return asset, key
+
+
+def max_borrowable(ctx: Context, us: UserState, p: Params) -> dict:
+    asset, key = _asset_and_pair(ctx, us, p)
     amount, limit = ledger.max_borrowable(ctx, us, key, asset)
     return {"amount": f8(amount), "borrowLimit": f8(limit)}
 
 
 def max_transferable(ctx: Context, us: UserState, p: Params) -> dict:
-    asset, key = p.required("asset"), p.str("isolatedSymbol")
-    if key is not None:
-        ctx.market.spec(key)
-        ledger.isolated(us, key)
-    ledger.check_asset(ctx, key, asset)
+    asset, key = _asset_and_pair(ctx, us, p)
     return {"amount": f8(ledger.max_transferable(ctx, us, key, asset))}
 
 
