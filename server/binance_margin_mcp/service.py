@@ -62,7 +62,7 @@ class MarginService:
     def __init__(
         self,
         store: ToolsMdStore,
-        http: BinanceClient,
+        client: BinanceClient,
         *,
         confirm_mode: str = "auto",
         clock: Callable[[], float] = time.monotonic,
@@ -72,11 +72,10 @@ class MarginService:
         enabled_tools: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
-        self.http = http
         self.venue = venue
         self.journal = journal or Journal(None)
-        self.executor = Executor(http, self.journal, http.clock.local)
-        self.pretrade = PreTrade(MarketData(http), enabled_tools)
+        self.executor = Executor(client, self.journal, client.clock.local)
+        self.pretrade = PreTrade(MarketData(client), enabled_tools)
         self.confirm_mode = confirm_mode
         self.tokens = TokenStore(clock)
         self.pending = PendingIds(clock)
