@@ -17,7 +17,7 @@ from binance_margin_mcp.gate import PreparedRequest
 from binance_margin_mcp.journal import Journal, JournalEntry
 from binance_margin_mcp.params import build_wire_params
 from binance_margin_mcp.reconcile import plan, settle, unknown_message
-from binance_margin_mcp.transport import ApiResponse, Credentials
+from binance_margin_mcp.transport import ApiResponse, Credentials, client_ids_of
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +113,7 @@ class Executor:
             or ("UNKNOWN" if outcome == "UNKNOWN" else None),
             error_code=error.code if isinstance(error, ApiError) else None,
             error_msg=error.message.splitlines()[0][:300] if error is not None else None,
-            client_ids={
-                p.name: v
-                for p in request.entry.params
-                for n, v in request.params
-                if n == p.name and p.client_id is not None
-            },
+            client_ids=client_ids_of(request.entry, request.params),
         )
         try:
             self.journal.append(entry)

@@ -143,7 +143,7 @@ class BinanceHttp:
                 raise OutcomeUnknown(
                     f"No answer from Binance for {entry.endpoint_id} ({type(exc).__name__}): the request may have "
                     "been executed. Do NOT resend; query the order/records first.",
-                    _client_ids(entry, pairs),
+                    client_ids_of(entry, pairs),
                 ) from None
             raise TransportError(f"No answer from Binance for {entry.endpoint_id} ({type(exc).__name__}).") from None
         return self._interpret(entry, pairs, response, creds, is_write), sent
@@ -166,7 +166,7 @@ class BinanceHttp:
             raise OutcomeUnknown(
                 f"{detail} on {entry.endpoint_id}: execution status unknown. Do NOT resend; query the order/records "
                 "first.",
-                _client_ids(entry, pairs),
+                client_ids_of(entry, pairs),
             )
         if 200 <= status < 300 and code is None:
             if body is _INVALID:
@@ -174,7 +174,7 @@ class BinanceHttp:
                     raise OutcomeUnknown(
                         f"Binance answered {entry.endpoint_id} with a body that is not JSON: the request may have been "
                         "executed. Do NOT resend; query first.",
-                        _client_ids(entry, pairs),
+                        client_ids_of(entry, pairs),
                     )
                 raise TransportError(f"Binance answered {entry.endpoint_id} with a body that is not JSON.")
             return ApiResponse(body, status, weights, entry.path)
@@ -231,6 +231,7 @@ def _retry_after(response: httpx.Response) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
-def _client_ids(entry: Endpoint, pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+def client_ids_of(entry: Endpoint, pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """The client ids a request names (its NEW ids), by parameter name."""
     new_ids = {p.name for p in entry.params if p.client_id is not None}
     return {name: value for name, value in pairs if name in new_ids}
