@@ -5,6 +5,7 @@ Operator switches and per-account limits, then the symbol's exchangeInfo filters
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -42,31 +43,38 @@ class MarketData:
         self._info: dict[tuple[str, str], tuple[int, dict[str, Any] | None]] = {}
         self._prices: dict[tuple[str, str], tuple[int, Decimal | None]] = {}
 
-    def _now(self) -> int:
-        return self.client.clock.local()
+    async def _fresh(
+        self,
+        cache: dict[tuple[str, str], tuple[int, Any]],
+        key: tuple[str, str],
+        ttl_ms: int,
+        fetch: Callable[[], Awaitable[Any]],
+    ) -> Any:
+        """`fetch()`'s value, re-read only when the cached one is older than `ttl_ms`."""
+        now = self.client.clock.local()
+        cached = cache.get(key)
+        if cached is None or now - cached[0] >= ttl_ms:
+            cached = (now, await fetch())
+            cache[key] = cached
+        return cached[1]
 
     async def symbol_info(self, creds: Credentials, symbol: str) -> dict[str, Any] | None:
-        key = (creds.base_url, symbol)
-        cached = self._info.get(key)
-        if cached is None or self._now() - cached[0] >= EXCHANGE_INFO_TTL_MS:
+        async def fetch() -> dict[str, Any] | None:
             response, _ = await self.client.send(EXCHANGE_INFO, [("symbol", symbol)], creds.unsigned())
             symbols = response.data.get("symbols", []) if isinstance(response.data, dict) else []
-            cached = (self._now(), next((s for s in symbols if s.get("symbol") == symbol), None))
-            self._info[key] = cached
-        return cached[1]
+            return next((s for s in symbols if s.get("symbol") == symbol), None)
+
+        return await self._fresh(self._info, (creds.base_url, symbol), EXCHANGE_INFO_TTL_MS, fetch)
 
     async def last_price(self, creds: Credentials, symbol: str) -> Decimal | None:
-        key = (creds.base_url, symbol)
-        cached = self._prices.get(key)
-        if cached is None or self._now() - cached[0] >= PRICE_TTL_MS:
+        async def fetch() -> Decimal | None:
             try:
                 response, _ = await self.client.send(TICKER_PRICE, [("symbol", symbol)], creds.unsigned())
-                price = Decimal(str(response.data["price"]))
+                return Decimal(str(response.data["price"]))
             except (ApiError, KeyError, TypeError, InvalidOperation):
-                price = None  # no ticker for that pair: checks that need a last price are skipped
-            cached = (self._now(), price)
-            self._prices[key] = cached
-        return cached[1]
+                return None  # no ticker for that pair: checks that need a last price are skipped
+
+        return await self._fresh(self._prices, (creds.base_url, symbol), PRICE_TTL_MS, fetch)
 
     async def open_orders(self, creds: Credentials, params: dict[str, str]) -> int | None:
         """How many orders are open on the symbol now (for MAX_NUM_ORDERS); None when it cannot be read."""
