@@ -191,7 +191,8 @@ def test_token_refuses_when_the_rebuilt_request_differs_in_any_parameter():
     """A token is bound to the exact parameters: if what would be sent differs, it is refused and consumed."""
     from binance_margin_mcp.catalog import CATALOG
     from binance_margin_mcp.errors import ConfirmationError
-    from binance_margin_mcp.gate import PreparedRequest, TokenStore
+    from binance_margin_mcp.gate import TokenStore
+    from binance_margin_mcp.prepared import PreparedRequest
 
     entry = CATALOG["create_margin_order"]
     request = PreparedRequest("main", "Mainnet", "https://api.binance.com", "fp", entry, (("symbol", "BTCUSDT"),))

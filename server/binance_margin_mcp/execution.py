@@ -13,9 +13,9 @@ from typing import Any
 from binance_margin_mcp.catalog import CATALOG
 from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.errors import ApiError, McpToolError, OutcomeUnknown
-from binance_margin_mcp.gate import PreparedRequest
 from binance_margin_mcp.journal import Journal, JournalEntry
 from binance_margin_mcp.params import build_wire_params
+from binance_margin_mcp.prepared import PreparedRequest
 from binance_margin_mcp.reconcile import plan, settle, unknown_message
 from binance_margin_mcp.transport import ApiResponse, Credentials, client_ids_of
 

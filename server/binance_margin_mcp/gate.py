@@ -6,7 +6,6 @@ typed exactly CONFIRM, through elicitation or through a single-use token bound t
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import threading
 import time
@@ -16,6 +15,7 @@ from typing import Any
 
 from binance_margin_mcp.catalog.model import Endpoint
 from binance_margin_mcp.errors import ConfirmationError
+from binance_margin_mcp.prepared import PreparedRequest
 
 CONFIRM_WORD = "CONFIRM"
 TOKEN_TTL_SECONDS = 120.0
@@ -43,24 +43,6 @@ _ORDER_FIELDS = (
     "sideEffectType",
 )
 _BORROWING = {"MARGIN_BUY", "AUTO_BORROW_REPAY"}
-
-
-@dataclass(frozen=True)
-class PreparedRequest:
-    """A validated request ready to sign: the account, the entry and its exact wire parameters."""
-
-    account: str
-    environment: str
-    base_url: str
-    key_fingerprint: str  # sha256 prefix of the API key: binds a token to the key without holding it
-    entry: Endpoint
-    params: tuple[tuple[str, str], ...]
-
-    def binding(self) -> str:
-        """Digest of everything that decides what is sent and where."""
-        parts = [self.account, self.environment, self.base_url, self.key_fingerprint, self.entry.endpoint_id]
-        parts += [f"{name}={value}" for name, value in self.params]
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def needs_confirmation(entry: Endpoint, environment: str) -> bool:

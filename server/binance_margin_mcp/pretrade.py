@@ -13,7 +13,6 @@ from binance_margin_mcp.catalog import CATALOG
 from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.credentials import Account
 from binance_margin_mcp.errors import ApiError, InvalidArguments, McpToolError
-from binance_margin_mcp.gate import PreparedRequest
 from binance_margin_mcp.operator_limits import (
     ORDER_TOOLS,
     LimitRefused,
@@ -22,6 +21,7 @@ from binance_margin_mcp.operator_limits import (
     parse_or_refuse,
 )
 from binance_margin_mcp.params import build_wire_params
+from binance_margin_mcp.prepared import PreparedRequest
 from binance_margin_mcp.spot_endpoints import EXCHANGE_INFO, TICKER_PRICE
 from binance_margin_mcp.transport import Credentials
 from binance_margin_mcp.validation import format_violations, order_legs, validate_order
