@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import csv
+import dataclasses
 import re
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
+from binance_margin_mcp import operator_limits, pretrade, reconcile, validation
 from binance_margin_mcp.catalog import CATALOG, ENTRIES, ClientIdRole, Endpoint
+from binance_margin_mcp.catalog.model import LEG_FIELDS, OrderKind, ReconcileById, ReconcileByRecords
+from binance_margin_mcp.cli import _serve_parser
+from binance_margin_mcp.settings import Settings
 
 TSV_PATH = Path(__file__).parent / "data" / "endpoints.tsv"
 TOKEN_RE = re.compile(r"^(?P<name>[A-Za-z]+)(?P<req>\*?):(?P<type>[a-z]+)(?:\((?P<enum>[A-Z_|]+)\))?$")
@@ -252,3 +259,96 @@ def test_weight_limit_type_and_base_match_tsv(entry: Endpoint) -> None:
     plain = re.match(r"^Weight\((IP|UID)\): (\d+)", text)
     if plain:
         assert entry.weight.base == int(plain[2]), f"{entry.name}: TSV weight {text!r}"
+
+
+# --- per-endpoint behaviour is declared in the catalog, never keyed on tool names elsewhere ---
+
+BEHAVIOUR_MODULES = (reconcile, validation, operator_limits, pretrade)
+# Entries the server refuses unless the operator starts it with their switch; a change must be made on purpose.
+EXPECTED_SWITCHED_OFF = {"create_margin_special_key", "trigger_manual_liquidation"}
+# The exchangeInfo flag each list kind needs (Binance: OCO lists need ocoAllowed, OTO and OTOCO otoAllowed).
+LIST_FLAGS = {
+    OrderKind.SINGLE: None,
+    OrderKind.OCO: "ocoAllowed",
+    OrderKind.OTO: "otoAllowed",
+    OrderKind.OTOCO: "otoAllowed",
+}
+
+
+def _string_literals(module: ModuleType) -> list[tuple[int, str]]:
+    """Every string constant of a module's source (docstrings and f-string parts included), with its line."""
+    tree = ast.parse(Path(str(module.__file__)).read_text(encoding="utf-8"))
+    return [(n.lineno, n.value) for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+@pytest.mark.parametrize("module", BEHAVIOUR_MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+def test_behaviour_modules_never_name_a_catalog_tool(module: ModuleType) -> None:
+    """Validation, reconciliation, operator limits and pre-trade read each endpoint's declaration, not its name."""
+    found = [
+        f"line {line}: {name}"
+        for line, text in _string_literals(module)
+        for name in CATALOG
+        if re.search(rf"\b{name}\b", text)
+    ]
+    assert not found, f"{module.__name__} names catalog tools instead of reading the Endpoint: {found}"
+
+
+def test_every_order_creating_entry_declares_its_order_shape() -> None:
+    """Exactly the POSTs that place orders have a shape; every leg maps real parameters, every decimal is a leg's."""
+    creating = {ENTRY_BY_ROUTE[("POST", path)].name for path in ORDER_ROUTES + ORDER_LIST_ROUTES}
+    assert {e.name for e in ENTRIES if e.order_shape is not None} == creating
+    for name in sorted(creating):
+        entry = CATALOG[name]
+        shape = entry.order_shape
+        assert shape is not None and entry.transaction
+        assert shape.list_flag == LIST_FLAGS[shape.kind], f"{name}: {shape.kind} needs {LIST_FLAGS[shape.kind]}"
+        assert CATALOG[shape.open_orders].read_only, f"{name}: open orders come from a read tool"
+        carried = set()
+        for leg in shape.legs:
+            names = leg.names
+            assert {fld for fld, _ in leg.wire} <= set(LEG_FIELDS) and len(names) == len(leg.wire), leg
+            assert {"side", "quantity"} <= set(names), f"{name}, {leg.label}: no side or quantity"
+            assert ("type" in names) != (leg.type is not None), f"{name}, {leg.label}: one source for the type"
+            sent = list(names.values()) + ([leg.type_if_sent[0]] if leg.type_if_sent else [])
+            missing = [wire for wire in sent if entry.param(wire) is None]
+            assert not missing, f"{name}, {leg.label}: {missing} are not parameters of the endpoint"
+            carried |= set(names.values())
+        decimals = {p.name for p in entry.params if p.type == "decimal"}
+        assert decimals <= carried, f"{name}: decimals no leg validates: {sorted(decimals - carried)}"
+
+
+def test_every_transaction_with_a_client_id_or_a_loan_declares_how_to_reconcile() -> None:
+    """A write with a NEW client id is found by id, a loan in its records; each plan fits a read tool's params."""
+    for entry in ENTRIES:
+        has_id = any(p.client_id is ClientIdRole.NEW for p in entry.params)
+        spec = entry.reconcile
+        if entry.transaction and entry.loan is not None:
+            assert isinstance(spec, ReconcileByRecords), f"{entry.name}: a loan is found in its records"
+            assert all(entry.param(wire) for wire in dataclasses.astuple(entry.loan)), f"{entry.name}: {entry.loan}"
+        elif entry.transaction and has_id:
+            assert isinstance(spec, ReconcileById), f"{entry.name}: a write with a client id is found by id"
+            pairs = [*spec.refs, *([spec.created_id] if spec.created_id else [])]
+            assert pairs and (spec.created_id is None or not spec.refs), f"{entry.name}: found by one kind of id"
+            assert all(entry.param(ours) for ours, _ in pairs), f"{entry.name}: {pairs}"
+            if spec.created_id is not None:
+                assert entry.param(spec.created_id[0]).client_id is ClientIdRole.NEW, f"{entry.name}: not a NEW id"
+        else:
+            assert spec is None, f"{entry.name}: nothing to reconcile by"
+            continue
+        # Every parameter sent (first enum value, else "1"): the lookup may only use what its read tool takes.
+        lookup = reconcile.plan(entry, {p.name: (p.enum or ("1",))[0] for p in entry.params}, 1_700_000_000_000)
+        assert lookup is not None and CATALOG[lookup.tool].read_only, f"{entry.name}: look up with a read tool"
+        unknown = [arg for arg in lookup.args if CATALOG[lookup.tool].param(arg) is None]
+        assert not unknown, f"{entry.name}: {lookup.tool} takes no {unknown}"
+
+
+def test_operator_switches_name_a_real_flag_and_an_off_by_default_setting() -> None:
+    """Each switched-off entry names a command-line flag and a bool Settings field that defaults to off."""
+    switched = {e.name: e.enabled_by for e in ENTRIES if e.enabled_by is not None}
+    assert set(switched) == EXPECTED_SWITCHED_OFF
+    flags = {flag for action in _serve_parser()._actions for flag in action.option_strings}
+    defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+    for name, switch in switched.items():
+        assert CATALOG[name].transaction, f"{name}: only a transaction needs a switch"
+        assert switch.flag in flags, f"{name}: {switch.flag} is not a command-line flag"
+        assert defaults.get(switch.setting) is False, f"{name}: Settings.{switch.setting} must default to False"

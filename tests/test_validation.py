@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from binance_margin_mcp.catalog import CATALOG, Endpoint
 from binance_margin_mcp.validation import WIRE_DECIMAL, Violation, format_violations, order_legs, validate_order
 
 # BTCUSDT exactly as the paper exchange emits it (GET /api/v3/exchangeInfo?symbol=BTCUSDT).
@@ -79,10 +80,13 @@ BTCUSDT: dict[str, Any] = {
 }
 LAST = Decimal("60000")
 ORDER, OCO, OTO, OTOCO = (
-    "create_margin_order",
-    "create_margin_oco_order",
-    "create_margin_oto_order",
-    "create_margin_otoco_order",
+    CATALOG[name]
+    for name in (
+        "create_margin_order",
+        "create_margin_oco_order",
+        "create_margin_oto_order",
+        "create_margin_otoco_order",
+    )
 )
 
 
@@ -109,7 +113,7 @@ def info_with(**filters: dict[str, Any]) -> dict[str, Any]:
     return info
 
 
-def check(tool: str, params: dict[str, str], info: dict[str, Any] | None = None, last=LAST, open_orders=None):
+def check(tool: Endpoint, params: dict[str, str], info: dict[str, Any] | None = None, last=LAST, open_orders=None):
     return validate_order(tool, params, info or BTCUSDT, last, open_orders)
 
 
@@ -551,7 +555,7 @@ def test_order_legs_names_every_value_after_its_wire_parameter():
     ]
     assert oco_legs[0].name("icebergQty") == "limitIcebergQty" and oco_legs[1].name("price") == "stopLimitPrice"
     with pytest.raises(ValueError):
-        order_legs("get_margin_account", {})
+        order_legs(CATALOG["get_cross_margin_account"], {})
 
 
 def test_format_violations_reads_as_a_refusal_with_one_line_per_rule():
@@ -577,7 +581,7 @@ TIF = st.sampled_from(["GTC", "IOC", "FOK"])
 
 
 @st.composite
-def requests(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
+def requests(draw: st.DrawFn) -> tuple[Endpoint, dict[str, str]]:
     """A create tool and wire params: random decimals for every decimal parameter, some left out."""
     tool = draw(st.sampled_from([ORDER, OCO, OTO, OTOCO]))
     decimals = {

@@ -38,8 +38,6 @@ def build_service(
     http = BinanceHttp(http_transport, local_ms, routes={IN_PROCESS_URL: venue.transport()})
     client = BinanceClient(http, ServerClock(local_ms), WeightBook(local_ms), sleep=sleep)
     journal = Journal(Path(settings.journal_path) if settings.journal_path else None, clock_ms=local_ms)
-    enabled = {"create_margin_special_key"} if settings.enable_special_key_creation else set()
-    enabled |= {"trigger_manual_liquidation"} if settings.enable_manual_liquidation else set()
     return MarginService(
         store,
         client,
@@ -48,7 +46,16 @@ def build_service(
         environ=environ,
         venue=venue,
         journal=journal,
-        enabled_tools=frozenset(enabled),
+        enabled_tools=enabled_tools(settings),
+    )
+
+
+def enabled_tools(settings: Settings) -> frozenset[str]:
+    """The switched-off-by-default entries whose operator switch (declared in the catalog) is set."""
+    return frozenset(
+        entry.name
+        for entry in CATALOG.values()
+        if entry.enabled_by is not None and getattr(settings, entry.enabled_by.setting) is True
     )
 
 

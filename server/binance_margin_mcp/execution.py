@@ -56,7 +56,7 @@ class Executor:
     async def _reconcile(
         self, request: PreparedRequest, creds: Credentials, confirmed_by: str, unknown: OutcomeUnknown, sent_at: int
     ) -> tuple[Any, ApiResponse]:
-        lookup = plan(request.entry.name, dict(request.params), sent_at)
+        lookup = plan(request.entry, dict(request.params), sent_at)
         status, found = (None, None)
         if lookup is not None:
 
@@ -67,7 +67,7 @@ class Executor:
 
             status, found = await settle(lookup, query, self.client.sleep)
         if status is None:
-            error = OutcomeUnknown(unknown_message(request.entry.name, lookup, unknown), unknown.client_ids)
+            error = OutcomeUnknown(unknown_message(request.entry, lookup, unknown), unknown.client_ids)
             self.record(request, confirmed_by, "UNKNOWN", error=error)
             raise error
         self.record(request, confirmed_by, "reconciled", data=found, status=status)

@@ -18,7 +18,6 @@ from binance_margin_mcp.errors import McpToolError
 
 _CODE = re.compile(r"^[A-Z0-9]{2,20}$")
 _AMOUNT = re.compile(r"^[0-9]{1,20}(\.[0-9]{1,20})?$")
-ORDER_TOOLS = ("create_margin_order", "create_margin_oco_order", "create_margin_oto_order", "create_margin_otoco_order")
 
 
 class LimitRefused(McpToolError):
@@ -91,12 +90,14 @@ def check_static(account: str, limits: AccountLimits, entry: Endpoint, params: M
             + _hint(account, "Allowed Symbols"),
             "Allowed Symbols",
         )
-    if entry.name == "borrow_or_repay" and params.get("type") == "BORROW":
-        cap = limits.max_borrow.get(params["asset"])
-        if cap is not None and Decimal(params["amount"]) > cap:
+    loan = entry.loan  # only an explicit borrow counts: a MARGIN_BUY order's loan has no amount to check
+    if loan is not None and params.get(loan.direction) == "BORROW":
+        asset = params[loan.asset]
+        cap = limits.max_borrow.get(asset)
+        if cap is not None and Decimal(params[loan.amount]) > cap:
             raise LimitRefused(
-                f"Not sent: borrowing {params['amount']} {params['asset']} exceeds the limit of {cap} "
-                f"{params['asset']} per borrow for account '{account}'. " + _hint(account, "Max Borrow"),
+                f"Not sent: borrowing {params[loan.amount]} {asset} exceeds the limit of {cap} "
+                f"{asset} per borrow for account '{account}'. " + _hint(account, "Max Borrow"),
                 "Max Borrow",
             )
 

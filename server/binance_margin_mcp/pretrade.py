@@ -9,17 +9,11 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from binance_margin_mcp.catalog import CATALOG
+from binance_margin_mcp.catalog import CATALOG, Endpoint
 from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.credentials import Account
 from binance_margin_mcp.errors import ApiError, InvalidArguments, McpToolError
-from binance_margin_mcp.operator_limits import (
-    ORDER_TOOLS,
-    LimitRefused,
-    check_notional,
-    check_static,
-    parse_or_refuse,
-)
+from binance_margin_mcp.operator_limits import LimitRefused, check_notional, check_static, parse_or_refuse
 from binance_margin_mcp.params import build_wire_params
 from binance_margin_mcp.prepared import PreparedRequest
 from binance_margin_mcp.spot_endpoints import EXCHANGE_INFO, TICKER_PRICE
@@ -28,11 +22,6 @@ from binance_margin_mcp.validation import format_violations, order_legs, validat
 
 EXCHANGE_INFO_TTL_MS = 10 * 60_000
 PRICE_TTL_MS = 5_000
-# Off unless the operator enables them: one hands out a new secret, the other sells everything.
-GUARDED_TOOLS = {
-    "create_margin_special_key": "--enable-special-key-creation",
-    "trigger_manual_liquidation": "--enable-manual-liquidation",
-}
 
 
 class MarketData:
@@ -76,9 +65,9 @@ class MarketData:
 
         return await self._fresh(self._prices, (creds.base_url, symbol), PRICE_TTL_MS, fetch)
 
-    async def open_orders(self, creds: Credentials, params: dict[str, str]) -> int | None:
-        """How many orders are open on the symbol now (for MAX_NUM_ORDERS); None when it cannot be read."""
-        entry = CATALOG["get_open_margin_orders"]
+    async def open_orders(self, creds: Credentials, lookup: str, params: dict[str, str]) -> int | None:
+        """How many orders `lookup` lists open on the symbol now (for MAX_NUM_ORDERS); None when it cannot be read."""
+        entry = CATALOG[lookup]
         args = {k: params[k] for k in ("symbol", "isIsolated") if k in params}
         try:
             response, _ = await self.client.send(entry, build_wire_params(entry, args), creds)
@@ -92,21 +81,23 @@ class PreTrade:
 
     def __init__(self, market: MarketData, enabled: frozenset[str] = frozenset()) -> None:
         self.market = market
-        self.enabled = enabled
+        self.enabled = enabled  # names of the switched-off-by-default entries the operator turned on
 
     async def check(self, request: PreparedRequest, account: Account, creds: Credentials) -> None:
         entry, params = request.entry, dict(request.params)
         if not entry.transaction:
             return
-        if entry.name in GUARDED_TOOLS and entry.name not in self.enabled:
+        switch = entry.enabled_by
+        if switch is not None and entry.name not in self.enabled:
             raise LimitRefused(
                 f"Not sent: {entry.name} is switched off on this server. The operator can allow it by starting "
-                f"the server with {GUARDED_TOOLS[entry.name]}.",
-                GUARDED_TOOLS[entry.name],
+                f"the server with {switch.flag}.",
+                switch.flag,
             )
         limits = parse_or_refuse(account.name, account.limits)
         check_static(account.name, limits, entry, params)
-        if entry.name not in ORDER_TOOLS:
+        shape = entry.order_shape
+        if shape is None:
             return
         symbol = params["symbol"]
         info = await self.market.symbol_info(creds, symbol)
@@ -117,17 +108,17 @@ class PreTrade:
         last = await self.market.last_price(creds, symbol)
         # One signed read per order, and only where the symbol limits its open orders.
         limited = any(f.get("filterType") == "MAX_NUM_ORDERS" for f in info.get("filters", []))
-        open_orders = await self.market.open_orders(creds, params) if limited else None
-        violations = validate_order(entry.name, params, info, last, open_orders)
+        open_orders = await self.market.open_orders(creds, shape.open_orders, params) if limited else None
+        violations = validate_order(entry, params, info, last, open_orders)
         if violations:
             raise InvalidArguments(format_violations(violations), violations[0].param)
         if limits.max_order_notional is not None:
-            values = await self._leg_values(entry.name, params, info, last, limits.max_order_notional[1], creds)
+            values = await self._leg_values(entry, params, info, last, limits.max_order_notional[1], creds)
             check_notional(account.name, limits, values)
 
     async def _leg_values(
         self,
-        tool: str,
+        entry: Endpoint,
         params: dict[str, str],
         info: dict[str, Any],
         last: Decimal | None,
@@ -137,7 +128,7 @@ class PreTrade:
         """Each leg's value in the limit's asset; unknown values refuse (a limit must never be skipped)."""
         rate = await self._rate(info["quoteAsset"], asset, creds)
         values = []
-        for leg in order_legs(tool, params):
+        for leg in order_legs(entry, params):
             if leg.quoteOrderQty is not None:
                 value = leg.quoteOrderQty
             else:

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from binance_margin_mcp.catalog.model import Endpoint, LoanSpec, ReconcileById, ReconcileByRecords
 from binance_margin_mcp.errors import ApiError, McpToolError, TransportError
 
 # Seconds between lookups: quick first, then patient; about a minute in all.
 POLL_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0)
 NOT_FOUND = {-2013, -2011}  # "Order does not exist." / "Unknown order sent."
+# Records are searched from this long before the send: our clock and Binance's record timestamps differ.
+RECORD_WINDOW_MS = 60_000
 
 Query = Callable[[str, dict[str, str]], Awaitable[Any]]
 
@@ -34,52 +37,46 @@ def _shared(params: Mapping[str, str], *names: str) -> dict[str, str]:
     return {name: params[name] for name in names if name in params}
 
 
-def _order_status(data: Any) -> str | None:
-    return data.get("status") if isinstance(data, dict) else None
+def _status_in(name: str) -> Callable[[Any], str | None]:
+    """Reads the status from the lookup's answer (an order's `status`, a list's `listOrderStatus`)."""
+    return lambda data: data.get(name) if isinstance(data, dict) else None
 
 
-def _list_status(data: Any) -> str | None:
-    return data.get("listOrderStatus") if isinstance(data, dict) else None
-
-
-def plan(tool: str, params: Mapping[str, str], sent_at_ms: int) -> Lookup | None:
-    """The lookup that settles `tool`'s outcome, or None when there is no way to look it up."""
-    base = _shared(params, "symbol", "isIsolated")
-    if tool == "create_margin_order":
-        cid = params["newClientOrderId"]
-        return Lookup("get_margin_order", {**base, "origClientOrderId": cid}, f"order {cid}", _order_status)
-    if tool in ("create_margin_oco_order", "create_margin_oto_order", "create_margin_otoco_order"):
-        cid = params["listClientOrderId"]
-        return Lookup("get_margin_order_list", {**base, "origClientOrderId": cid}, f"order list {cid}", _list_status)
-    if tool == "cancel_margin_order":
-        ref = _shared(params, "orderId", "origClientOrderId")
-        return Lookup("get_margin_order", {**base, **ref}, f"order {ref}", _order_status)
-    if tool == "cancel_margin_order_list":
-        ref = _shared(params, "orderListId")
-        if "listClientOrderId" in params:
-            ref["origClientOrderId"] = params["listClientOrderId"]
-        return Lookup("get_margin_order_list", {**base, **ref}, f"order list {ref}", _list_status)
-    if tool == "borrow_or_repay":
-        args = {"type": params["type"], "asset": params["asset"], "startTime": str(sent_at_ms - 60_000)}
-        if params.get("isIsolated") == "TRUE" and "symbol" in params:
-            args["isolatedSymbol"] = params["symbol"]
-
-        def matching(data: Any) -> str | None:
-            rows = data.get("rows", []) if isinstance(data, dict) else []
-            hits = [
-                r
-                for r in rows
-                if _same_amount(r.get("amount"), params["amount"]) and r.get("timestamp", 0) >= sent_at_ms - 60_000
-            ]
-            return str(hits[0].get("status", "CONFIRMED")) if hits else None
-
-        return Lookup(
-            "get_borrow_repay_records",
-            args,
-            f"{params['type'].lower()} of {params['amount']} {params['asset']}",
-            matching,
-        )
+def plan(entry: Endpoint, params: Mapping[str, str], sent_at_ms: int) -> Lookup | None:
+    """The lookup the entry declares for settling its outcome, or None when there is no way to look it up."""
+    spec = entry.reconcile
+    if isinstance(spec, ReconcileById):
+        return _by_id(spec, params)
+    if isinstance(spec, ReconcileByRecords) and entry.loan is not None:
+        return _by_records(spec, entry.loan, params, sent_at_ms)
     return None
+
+
+def _by_id(spec: ReconcileById, params: Mapping[str, str]) -> Lookup:
+    """A new order/list by the client id it was given, or an existing one by the ids the cancel named."""
+    base = _shared(params, *spec.scope)
+    if spec.created_id is not None:
+        cid = params[spec.created_id[0]]  # always present: every new order or list is stamped with an agent- id
+        args = {**base, spec.created_id[1]: cid}
+        return Lookup(spec.lookup, args, f"{spec.noun} {cid}", _status_in(spec.status_field))
+    ref = {arg: params[name] for name, arg in spec.refs if name in params}
+    return Lookup(spec.lookup, {**base, **ref}, f"{spec.noun} {ref}", _status_in(spec.status_field))
+
+
+def _by_records(spec: ReconcileByRecords, loan: LoanSpec, params: Mapping[str, str], sent_at_ms: int) -> Lookup:
+    """A loan or repayment of the same asset and amount, recorded since shortly before it was sent."""
+    since = sent_at_ms - RECORD_WINDOW_MS
+    direction, asset, amount = params[loan.direction], params[loan.asset], params[loan.amount]
+    args = {"type": direction, "asset": asset, "startTime": str(since)}
+    if params.get("isIsolated") == "TRUE" and "symbol" in params:
+        args["isolatedSymbol"] = params["symbol"]
+
+    def matching(data: Any) -> str | None:
+        rows = data.get("rows", []) if isinstance(data, dict) else []
+        hits = [r for r in rows if _same_amount(r.get("amount"), amount) and r.get("timestamp", 0) >= since]
+        return str(hits[0].get("status", "CONFIRMED")) if hits else None
+
+    return Lookup(spec.lookup, args, f"{direction.lower()} of {amount} {asset}", matching)
 
 
 def _same_amount(recorded: Any, sent: str) -> bool:
@@ -108,11 +105,11 @@ async def settle(lookup: Lookup, query: Query, sleep: Callable[[float], Awaitabl
     return None, None
 
 
-def unknown_message(tool: str, lookup: Lookup | None, cause: McpToolError) -> str:
+def unknown_message(entry: Endpoint, lookup: Lookup | None, cause: McpToolError) -> str:
     """Exactly what the human should check before trying again."""
     if lookup is None:
         return (
-            f"{cause.message}\nOutcome UNKNOWN: {tool} cannot be looked up automatically. Check the account "
+            f"{cause.message}\nOutcome UNKNOWN: {entry.name} cannot be looked up automatically. Check the account "
             "(balances, open orders, records) before doing anything else; do not resend blindly."
         )
     args = ", ".join(f"{k}={v}" for k, v in lookup.args.items())

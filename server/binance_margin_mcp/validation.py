@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Any
 
+from binance_margin_mcp.catalog.model import Endpoint, LegShape, OrderKind, OrderShape
+
 WIRE_DECIMAL = re.compile(r"^[0-9]{1,20}(\.[0-9]{1,20})?$", re.ASCII)  # Binance's own grammar (-1100)
 ZERO = Decimal(0)
 SIDES = ("BUY", "SELL")
@@ -19,14 +21,6 @@ DECIMALS = ("price", "stopPrice", "quantity", "quoteOrderQty", "icebergQty")
 REQUIRED = {"LIMIT": ("timeInForce", "quantity", "price"), "MARKET": (), "LIMIT_MAKER": ("quantity", "price")}
 REQUIRED |= dict.fromkeys(("STOP_LOSS", "TAKE_PROFIT"), ("quantity", "stopPrice"))
 REQUIRED |= dict.fromkeys(("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"), ("timeInForce", "quantity", "price", "stopPrice"))
-ORDER = {name: name for name in ("side", "type", "timeInForce", "trailingDelta", *DECIMALS)}
-OCO_LIMIT = {"side": "side", "quantity": "quantity", "price": "price", "icebergQty": "limitIcebergQty"}
-OCO_STOP = {"side": "side", "quantity": "quantity", "stopPrice": "stopPrice", "price": "stopLimitPrice"}
-OCO_STOP |= {"timeInForce": "stopLimitTimeInForce", "icebergQty": "stopIcebergQty"}
-WORKING = {"side": "workingSide", "type": "workingType", "price": "workingPrice", "quantity": "workingQuantity"}
-WORKING |= {"icebergQty": "workingIcebergQty", "timeInForce": "workingTimeInForce"}
-LIST_FLAG = {"create_margin_oco_order": "ocoAllowed", "create_margin_oto_order": "otoAllowed"}
-LIST_FLAG["create_margin_otoco_order"] = "otoAllowed"
 
 
 @dataclass(frozen=True)
@@ -71,32 +65,26 @@ def _parse(text: str | None) -> Decimal | None:
     return Decimal(text) if isinstance(text, str) and WIRE_DECIMAL.match(text) else None
 
 
-def _leg(label: str, params: Mapping[str, str], names: Mapping[str, str], type_: str | None = None) -> Leg:
+def _leg(shape: LegShape, params: Mapping[str, str]) -> Leg:
+    names = shape.names
     raw = {fld: params.get(wire) or None for fld, wire in names.items()}
     decimals = {fld: _parse(raw.get(fld)) for fld in DECIMALS}
     strings = {fld: raw.get(fld) for fld in ("side", "timeInForce", "trailingDelta")}
-    return Leg(label, type=type_ or raw.get("type"), names=dict(names), **strings, **decimals)
+    type_ = shape.type
+    if shape.type_if_sent is not None and params.get(shape.type_if_sent[0]):
+        type_ = shape.type_if_sent[1]
+    return Leg(shape.label, type=type_ or raw.get("type"), names=names, **strings, **decimals)
 
 
-def _pending(label: str, params: Mapping[str, str], prefix: str) -> Leg:
-    names = {fld: prefix + fld[0].upper() + fld[1:] for fld in ("type", "price", "stopPrice", "icebergQty")}
-    names |= {"timeInForce": prefix + "TimeInForce", "trailingDelta": prefix + "TrailingDelta"}
-    return _leg(label, params, names | {"side": "pendingSide", "quantity": "pendingQuantity"})
+def _shape(entry: Endpoint) -> OrderShape:
+    if entry.order_shape is None:
+        raise ValueError(f"not an order-creating tool: {entry.name}")
+    return entry.order_shape
 
 
-def order_legs(tool: str, params: Mapping[str, str]) -> list[Leg]:
-    """The orders one create tool's wire params describe; a malformed decimal reads as None."""
-    if tool == "create_margin_order":
-        return [_leg("order", params, ORDER)]
-    if tool == "create_margin_oco_order":
-        stop_type = "STOP_LOSS_LIMIT" if params.get("stopLimitPrice") else "STOP_LOSS"
-        return [_leg("limit leg", params, OCO_LIMIT, "LIMIT_MAKER"), _leg("stop leg", params, OCO_STOP, stop_type)]
-    if tool == "create_margin_oto_order":
-        return [_leg("working order", params, WORKING), _pending("pending order", params, "pending")]
-    if tool == "create_margin_otoco_order":
-        pair = [_pending(f"pending {pos}", params, f"pending{pos.title()}") for pos in ("above", "below")]
-        return [_leg("working order", params, WORKING), *pair]
-    raise ValueError(f"not an order-creating tool: {tool}")
+def order_legs(entry: Endpoint, params: Mapping[str, str]) -> list[Leg]:
+    """The orders `entry`'s wire params describe, leg by leg as its shape declares; a malformed decimal is None."""
+    return [_leg(leg, params) for leg in _shape(entry).legs]
 
 
 def _d(value: Any) -> Decimal:
@@ -299,18 +287,19 @@ def _oco_prices(limit: Leg, stop: Leg, last: Decimal | None, ref: str = "last pr
     return out
 
 
-def _list_rules(tool: str, legs: list[Leg], ctx: _Ctx, open_orders: int | None) -> list[Violation]:
+def _list_rules(shape: OrderShape, legs: list[Leg], ctx: _Ctx, open_orders: int | None) -> list[Violation]:
     """ocoAllowed/otoAllowed, the OTO working type, OCO_PRICES (OCO and the OTOCO pending pair), MAX_NUM_ORDERS."""
-    out, flag, symbol = [], LIST_FLAG.get(tool), ctx.info.get("symbol", "this symbol")
+    out, flag, symbol = [], shape.list_flag, ctx.info.get("symbol", "this symbol")
     if flag and ctx.info.get(flag) is False:
         text = f"{symbol} does not allow {'OCO' if flag == 'ocoAllowed' else 'OTO/OTOCO'} order lists ({flag} is false)"
         out.append(Violation("order", "symbol", "ORDER_TYPE", text))
-    if flag == "otoAllowed" and legs[0].type and legs[0].type not in ("LIMIT", "LIMIT_MAKER"):
+    working = shape.kind in (OrderKind.OTO, OrderKind.OTOCO)  # legs[0] is the working order
+    if working and legs[0].type and legs[0].type not in ("LIMIT", "LIMIT_MAKER"):
         text = f"the working order must be LIMIT or LIMIT_MAKER, not {legs[0].type}"
         out.append(_v(legs[0], "type", "ORDER_TYPE", text))
-    if tool == "create_margin_oco_order":
+    if shape.kind is OrderKind.OCO:
         out += _oco_prices(legs[0], legs[1], ctx.last)
-    if tool == "create_margin_otoco_order" and legs[1].type and legs[2].type and legs[1].side in SIDES:
+    if shape.kind is OrderKind.OTOCO and legs[1].type and legs[2].type and legs[1].side in SIDES:
         above, below, sell = legs[1], legs[2], legs[1].side == "SELL"
         limit, stop = (above, below) if sell else (below, above)
         if limit.type == "LIMIT_MAKER" and stop.type in STOPS:
@@ -332,14 +321,14 @@ def _list_rules(tool: str, legs: list[Leg], ctx: _Ctx, open_orders: int | None) 
 
 
 def validate_order(
-    tool: str,
+    entry: Endpoint,
     params: Mapping[str, str],
     symbol_info: Mapping[str, Any],
     last_price: Decimal | None,
     open_orders: int | None = None,
 ) -> list[Violation]:
     """Every rule the order breaks ([] when it passes); the checks needing last_price are skipped without it."""
-    legs, found = order_legs(tool, params), []
+    legs, found = order_legs(entry, params), []
     for leg, fld in ((leg, fld) for leg in legs for fld in DECIMALS if fld in leg.names):
         text = params.get(leg.names[fld])
         if text is not None and not _parse(text):  # malformed, or zero: nothing else can be checked meaningfully
@@ -357,7 +346,7 @@ def validate_order(
             found += basic or _leg_rules(leg, symbol_info)
             for f in filters.values() if not basic else ():
                 found += CHECKS.get(str(f.get("filterType")), lambda *_: [])(leg, f, ctx)
-        return _unique(found + _list_rules(tool, legs, ctx, open_orders))
+        return _unique(found + _list_rules(_shape(entry), legs, ctx, open_orders))
 
 
 def _unique(found: list[Violation]) -> list[Violation]:

@@ -13,10 +13,19 @@ from functools import partial
 from typing import Literal
 
 from binance_margin_mcp.catalog.model import (
+    LEG_FIELDS,
     ClientIdRole,
     Endpoint,
+    LegShape,
+    LoanSpec,
+    OperatorSwitch,
+    OrderKind,
+    OrderShape,
     Param,
     ParamType,
+    ReconcileById,
+    ReconcileByRecords,
+    ReconcileSpec,
     Security,
     Weight,
     parse_params,
@@ -131,6 +140,10 @@ def _endpoint(
     transaction: bool = False,
     idempotent: bool = False,
     destructive: bool | None = None,
+    order_shape: OrderShape | None = None,
+    reconcile: ReconcileSpec | None = None,
+    loan: LoanSpec | None = None,
+    enabled_by: OperatorSwitch | None = None,
 ) -> Endpoint:
     """Build one entry; the description is `about` plus the sentences every entry shares."""
     sentences = [about]
@@ -156,6 +169,10 @@ def _endpoint(
         params=params,
         idempotent=idempotent,
         destructive=destructive,
+        order_shape=order_shape,
+        reconcile=reconcile,
+        loan=loan,
+        enabled_by=enabled_by,
     )
 
 
@@ -168,6 +185,85 @@ _user_stream = partial(_endpoint, group="UserDataStream", toolset="user-data-str
 _special_key = partial(_endpoint, group="Trade", toolset="special-key")
 
 _ORDER_WEIGHT = Weight("UID", 6, "sideEffectType", ("MARGIN_BUY", "AUTO_BORROW_REPAY"), 1500)
+
+# --------------------------------------------------------------------------------------------
+# Order shapes and lookups: which wire parameters carry each leg of an order, and how the outcome
+# of a write that got no answer is found again (never by sending it twice).
+# --------------------------------------------------------------------------------------------
+
+
+def _leg(label: str, *, type_: str | None = None, type_if_sent: tuple[str, str] | None = None, **wire: str) -> LegShape:
+    """One leg; keyword arguments map a leg field (side, price, ...) to the wire parameter carrying it."""
+    return LegShape(label, tuple(wire.items()), type_, type_if_sent)
+
+
+def _working_leg() -> LegShape:
+    """The working order of an OTO/OTOCO (always a limit type, so it has no stop or trailing fields)."""
+    return _leg(
+        "working order",
+        side="workingSide",
+        type="workingType",
+        price="workingPrice",
+        quantity="workingQuantity",
+        icebergQty="workingIcebergQty",
+        timeInForce="workingTimeInForce",
+    )
+
+
+def _pending_leg(label: str, prefix: str) -> LegShape:
+    """A pending order of an OTO/OTOCO: its own prefixed fields, but side and quantity shared by every pending one."""
+    own = ("type", "price", "stopPrice", "icebergQty", "timeInForce", "trailingDelta")
+    return _leg(
+        label, side="pendingSide", quantity="pendingQuantity", **{f: prefix + f[0].upper() + f[1:] for f in own}
+    )
+
+
+def _order_shape(kind: OrderKind, *legs: LegShape, list_flag: str | None = None) -> OrderShape:
+    return OrderShape(kind, legs, open_orders="get_open_margin_orders", list_flag=list_flag)
+
+
+_SINGLE_SHAPE = _order_shape(OrderKind.SINGLE, _leg("order", **{f: f for f in LEG_FIELDS}))
+_OCO_SHAPE = _order_shape(
+    OrderKind.OCO,
+    _leg(
+        "limit leg",
+        type_="LIMIT_MAKER",
+        side="side",
+        quantity="quantity",
+        price="price",
+        icebergQty="limitIcebergQty",
+    ),
+    _leg(
+        "stop leg",
+        type_="STOP_LOSS",
+        type_if_sent=("stopLimitPrice", "STOP_LOSS_LIMIT"),  # a stop limit price makes it a stop-limit order
+        side="side",
+        quantity="quantity",
+        stopPrice="stopPrice",
+        price="stopLimitPrice",
+        timeInForce="stopLimitTimeInForce",
+        icebergQty="stopIcebergQty",
+    ),
+    list_flag="ocoAllowed",
+)
+_OTO_SHAPE = _order_shape(
+    OrderKind.OTO, _working_leg(), _pending_leg("pending order", "pending"), list_flag="otoAllowed"
+)
+_OTOCO_SHAPE = _order_shape(
+    OrderKind.OTOCO,
+    _working_leg(),
+    _pending_leg("pending above", "pendingAbove"),
+    _pending_leg("pending below", "pendingBelow"),
+    list_flag="otoAllowed",
+)
+
+# A new order or list is found by the client id it was given (always sent: the agent- id is stamped).
+_FIND_NEW_ORDER = ReconcileById(
+    "get_margin_order", "order", "status", created_id=("newClientOrderId", "origClientOrderId")
+)
+_FIND_NEW_LIST = ReconcileById(
+    "get_margin_order_list", "order list", "listOrderStatus", created_id=("listClientOrderId", "origClientOrderId")
+)
 
 # --------------------------------------------------------------------------------------------
 # account: balances, isolated accounts, fee data, leverage
@@ -401,6 +497,9 @@ _BORROW_REPAY: tuple[Endpoint, ...] = (
             types={"amount": "decimal"},
         ),
         transaction=True,
+        # No client id: the outcome is found among the borrow/repay records by asset, amount and time.
+        loan=LoanSpec(asset="asset", amount="amount", direction="type"),
+        reconcile=ReconcileByRecords("get_borrow_repay_records"),
     ),
     _borrow_repay(
         "get_margin_interest_history",
@@ -797,6 +896,8 @@ _TRADE: tuple[Endpoint, ...] = (
             },
         ),
         transaction=True,
+        # Off unless the operator allows it: it sells everything.
+        enabled_by=OperatorSwitch("--enable-manual-liquidation", "enable_manual_liquidation"),
     ),
     _trade(
         "get_margin_prevented_matches",
@@ -902,6 +1003,12 @@ _TRADE: tuple[Endpoint, ...] = (
             client_ids=("newClientOrderId",),
         ),
         transaction=True,
+        reconcile=ReconcileById(
+            "get_margin_order",
+            "order",
+            "status",
+            refs=(("orderId", "orderId"), ("origClientOrderId", "origClientOrderId")),
+        ),
     ),
     _trade(
         "get_margin_order",
@@ -951,6 +1058,8 @@ _TRADE: tuple[Endpoint, ...] = (
             client_ids=("newClientOrderId",),
         ),
         transaction=True,
+        order_shape=_SINGLE_SHAPE,
+        reconcile=_FIND_NEW_ORDER,
     ),
     _trade(
         "create_margin_oco_order",
@@ -987,6 +1096,8 @@ _TRADE: tuple[Endpoint, ...] = (
             client_ids=("listClientOrderId", "limitClientOrderId", "stopClientOrderId"),
         ),
         transaction=True,
+        order_shape=_OCO_SHAPE,
+        reconcile=_FIND_NEW_LIST,
     ),
     _trade(
         "create_margin_oto_order",
@@ -1023,6 +1134,8 @@ _TRADE: tuple[Endpoint, ...] = (
             client_ids=("listClientOrderId", "workingClientOrderId", "pendingClientOrderId"),
         ),
         transaction=True,
+        order_shape=_OTO_SHAPE,
+        reconcile=_FIND_NEW_LIST,
     ),
     _trade(
         "create_margin_otoco_order",
@@ -1070,6 +1183,8 @@ _TRADE: tuple[Endpoint, ...] = (
             ),
         ),
         transaction=True,
+        order_shape=_OTOCO_SHAPE,
+        reconcile=_FIND_NEW_LIST,
     ),
     _trade(
         "cancel_margin_order_list",
@@ -1093,6 +1208,12 @@ _TRADE: tuple[Endpoint, ...] = (
             client_ids=("newClientOrderId",),
         ),
         transaction=True,
+        reconcile=ReconcileById(
+            "get_margin_order_list",
+            "order list",
+            "listOrderStatus",
+            refs=(("orderListId", "orderListId"), ("listClientOrderId", "origClientOrderId")),
+        ),
     ),
     _trade(
         "get_margin_order_list",
@@ -1336,6 +1457,8 @@ _SPECIAL_KEY: tuple[Endpoint, ...] = (
             },
         ),
         transaction=True,
+        # Off unless the operator allows it: it hands out a new secret.
+        enabled_by=OperatorSwitch("--enable-special-key-creation", "enable_special_key_creation"),
     ),
     _special_key(
         "update_margin_special_key_ip",

@@ -86,6 +86,107 @@ class Weight:
         return text
 
 
+# The fields of one order, named after the plain single-order wire parameters.
+LEG_FIELDS = (
+    "side",
+    "type",
+    "price",
+    "stopPrice",
+    "quantity",
+    "quoteOrderQty",
+    "icebergQty",
+    "timeInForce",
+    "trailingDelta",
+)
+
+
+class OrderKind(StrEnum):
+    """What an order-creating request places; the list rules (OCO prices, OTO working order) depend on it."""
+
+    SINGLE = "single"
+    OCO = "oco"
+    OTO = "oto"
+    OTOCO = "otoco"
+
+
+@dataclass(frozen=True)
+class LegShape:
+    """One order inside an order-creating request: which wire parameter carries each of its fields.
+
+    `wire` holds (field, wire parameter) pairs, fields from LEG_FIELDS; a field with no pair is never sent
+    for this leg. `type` is set when the endpoint fixes the leg's type instead of a parameter carrying it,
+    and `type_if_sent` = (wire parameter, type) replaces that fixed type when the parameter is sent.
+    """
+
+    label: str
+    wire: tuple[tuple[str, str], ...]
+    type: str | None = None
+    type_if_sent: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [fld for fld, _ in self.wire if fld not in LEG_FIELDS]
+        if unknown:
+            raise ValueError(f"{self.label}: unknown leg fields {unknown}")
+
+    @property
+    def names(self) -> dict[str, str]:
+        return dict(self.wire)
+
+
+@dataclass(frozen=True)
+class OrderShape:
+    """The orders one request creates, the exchangeInfo flag its list kind needs, and where open orders show."""
+
+    kind: OrderKind
+    legs: tuple[LegShape, ...]
+    open_orders: str  # read tool listing the symbol's open orders (counted against MAX_NUM_ORDERS)
+    list_flag: str | None = None  # exchangeInfo flag that must not be false (ocoAllowed, otoAllowed)
+
+
+@dataclass(frozen=True)
+class LoanSpec:
+    """The wire parameters in which a request states a loan or repayment (Max Borrow and reconciling read them)."""
+
+    asset: str
+    amount: str
+    direction: str  # its value is BORROW or REPAY
+
+
+@dataclass(frozen=True)
+class ReconcileById:
+    """An unknown outcome is looked up with one read tool, by the ids the request carried.
+
+    `created_id` = (request parameter, lookup argument) of the NEW client id of what the request creates;
+    `refs` = the (request parameter, lookup argument) pairs that name an existing order or list (cancels).
+    `scope` parameters are passed through as they are.
+    """
+
+    lookup: str  # catalog read tool that shows the outcome
+    noun: str  # what is looked for, for messages ("order", "order list")
+    status_field: str  # field of the lookup's answer holding the status
+    created_id: tuple[str, str] | None = None
+    refs: tuple[tuple[str, str], ...] = ()
+    scope: tuple[str, ...] = ("symbol", "isIsolated")
+
+
+@dataclass(frozen=True)
+class ReconcileByRecords:
+    """A write with no client id is found as a record of the same loan made since just before it was sent."""
+
+    lookup: str  # catalog read tool listing the records; the entry's LoanSpec says what to match
+
+
+ReconcileSpec = ReconcileById | ReconcileByRecords
+
+
+@dataclass(frozen=True)
+class OperatorSwitch:
+    """An operator flag without which the server refuses an endpoint, and the Settings field it sets."""
+
+    flag: str  # command-line flag, quoted in the refusal
+    setting: str  # bool field of Settings
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """One Binance margin endpoint and the MCP tool generated from it."""
@@ -104,6 +205,11 @@ class Endpoint:
     idempotent: bool = False
     destructive: bool | None = None  # None: same as `transaction`
     notes: tuple[str, ...] = field(default=())
+    # Behaviour the server derives per endpoint; internal, never rendered into tool schemas or docs.
+    order_shape: OrderShape | None = None  # set on every order-creating endpoint
+    reconcile: ReconcileSpec | None = None  # how an unknown outcome is looked up; None: it cannot be
+    loan: LoanSpec | None = None  # set where the request itself borrows or repays
+    enabled_by: OperatorSwitch | None = None  # off unless the operator sets this switch
 
     @property
     def read_only(self) -> bool:
