@@ -1,14 +1,17 @@
-"""`--transport http` serves streamable HTTP at /mcp on loopback."""
+"""`--transport http` serves streamable HTTP at /mcp on loopback (bearer token: see test_http_auth.py)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx2
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from binance_margin_mcp.catalog import CATALOG
 
@@ -37,6 +40,9 @@ def wait_listening(port: int, process: subprocess.Popen, seconds: float = 20.0) 
 async def test_http_transport_lists_every_tool(tools_md):
     """The HTTP server answers tools/list at /mcp with every catalog tool."""
     port = free_port()
+    token_file = tools_md.parent / "http-token"
+    token_file.write_text("over-http-test-token\n")
+    os.chmod(token_file, 0o600)
     command = [
         sys.executable,
         "-m",
@@ -49,11 +55,17 @@ async def test_http_transport_lists_every_tool(tools_md):
         ":memory:",
         "--journal",
         str(tools_md.parent / "journal.jsonl"),  # never the user's data directory
+        "--http-token-file",
+        str(token_file),  # never the user's config directory
     ]
     process = subprocess.Popen([*command, "--tools-md", str(tools_md)], cwd=ROOT, stderr=subprocess.PIPE)
     try:
         wait_listening(port, process)
-        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+        url = f"http://127.0.0.1:{port}/mcp"
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": "Bearer over-http-test-token"}) as http_client,
+            Client(streamable_http_client(url, http_client=http_client)) as client,
+        ):
             tools = await client.list_tools()
             accounts = await client.call_tool("list_accounts", {})
     finally:

@@ -30,6 +30,25 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000); MCP is served at /mcp")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="HTTP: allow a non-loopback --host (default: off, only 127.0.0.0/8, ::1 and localhost)",
+    )
+    parser.add_argument(
+        "--http-token-file",
+        metavar="PATH",
+        help="HTTP: file holding the bearer token clients must send (mode 0600; default: "
+        "~/.config/binance-margin-mcp/http-token, generated at first start)",
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="HTTP with --allow-remote: also accept this Host header, e.g. mybox.lan or mybox.lan:8000 "
+        "(repeatable; default: only the bind address, plus 127.0.0.1/localhost/[::1] on loopback)",
+    )
     parser.add_argument("--tools-md", help=TOOLS_MD_HELP)
     parser.add_argument(
         "--confirm-mode",
@@ -122,14 +141,31 @@ def serve(argv: Sequence[str]) -> int:
         toolsets=_toolsets(args.toolsets),
         enable_special_key_creation=args.enable_special_key_creation,
         enable_manual_liquidation=args.enable_manual_liquidation,
+        allow_remote=args.allow_remote,
+        http_token_file=args.http_token_file,
+        allowed_hosts=tuple(args.allowed_host),
     )
+    if settings.transport == "http":
+        return _serve_http(settings)
     from binance_margin_mcp.app import build_server  # imported late: `--help` stays fast
 
-    server = build_server(settings)
-    if settings.transport == "http":
-        server.run("streamable-http", host=settings.host, port=settings.port, streamable_http_path="/mcp")
-    else:
-        server.run("stdio")
+    build_server(settings).run("stdio")
+    return 0
+
+
+def _serve_http(settings: Settings) -> int:
+    """Streamable HTTP at /mcp behind Host/Origin and bearer checks; a refusal is one stderr line, exit 2."""
+    from binance_margin_mcp.http_auth import HttpPolicy, HttpRefused
+
+    try:
+        policy = HttpPolicy.from_settings(settings, os.environ)
+    except HttpRefused as exc:
+        print(f"binance-margin-mcp: {exc}", file=sys.stderr)
+        return 2
+    from binance_margin_mcp.app import build_server
+    from binance_margin_mcp.http_app import run_http
+
+    run_http(build_server(settings), policy, log_level=settings.log_level)
     return 0
 
 

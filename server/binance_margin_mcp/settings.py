@@ -47,6 +47,11 @@ class Settings:
     toolsets: tuple[str, ...] | None = None  # None: every toolset
     enable_special_key_creation: bool = False  # it hands out a new secret
     enable_manual_liquidation: bool = False  # it sells everything
+    # --transport http only (see http_auth.py): serve beyond loopback, where the bearer token lives,
+    # and extra Host header values accepted with allow_remote.
+    allow_remote: bool = False
+    http_token_file: str | None = None  # None: <config dir>/http-token, generated at first start
+    allowed_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
