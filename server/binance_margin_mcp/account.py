@@ -14,6 +14,7 @@ Environment = Literal["Mainnet", "Testnet", "Paper"]
 SigningMode = Literal["HMAC", "RSA", "Ed25519"]
 ENVIRONMENTS: tuple[str, ...] = ("Mainnet", "Testnet", "Paper")
 SIGNING_MODES: tuple[str, ...] = ("HMAC", "RSA", "Ed25519")
+CONFIRM_WITH: tuple[str, ...] = ("TOTP",)  # optional per-account confirmation channel (set by the human only)
 
 
 class Secret:
@@ -72,6 +73,8 @@ class Account:
     description: str
     limits: dict[str, str]
     line: int
+    confirm_with: str | None = None  # "TOTP": mainnet transactions are confirmed with a one-time code
+    totp_secret_file: Path | None = None  # never shown: tool results only say "enrolled"
 
     def masked(self) -> dict[str, str]:
         out = {"account": self.name, "environment": self.environment, "signing": self.signing}
@@ -83,6 +86,9 @@ class Account:
         out["baseUrl"] = self.base_url
         if self.description:
             out["description"] = self.description
+        if self.confirm_with == "TOTP":  # neither the secret file's path nor its content
+            out["confirmWith"] = "TOTP"
+            out["totp"] = "enrolled"
         return out
 
     def __repr__(self) -> str:

@@ -3,6 +3,7 @@
 binance-margin-mcp [--transport stdio|http] [--tools-md PATH] ...   the MCP server
 binance-margin-mcp simulator [--host] [--port] [--tools-md] [--state] the paper exchange over HTTP
 binance-margin-mcp demo                                             a scripted session on paper
+binance-margin-mcp totp-enroll ACCOUNT [--tools-md] [--secret-file] TOTP confirmation for an account
 """
 
 from __future__ import annotations
@@ -191,7 +192,11 @@ def demo(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    commands = {"simulator": simulator, "demo": demo}
+    commands = {
+        "simulator": simulator,
+        "demo": demo,
+        "totp-enroll": lambda rest: __import__("binance_margin_mcp.totp").totp.enrol_command(rest),  # late import
+    }
     if args and args[0] in commands:
         return commands[args[0]](args[1:])
     return serve(args)

@@ -33,7 +33,9 @@ from binance_margin_mcp.tools_md_parser import (
     FIELDS,
     LIMIT_FIELDS,
     TOKEN,
+    TOTP_FIELDS,
     canonical,
+    field_name,
     has_control_chars,
     parse_accounts,
     parse_document,
@@ -110,6 +112,8 @@ class ToolsMdStore:
             if name not in result.accounts or not before.keys() <= result.accounts.keys():
                 found = [p.message for p in result.problems if p.name == name]
                 raise AccountError("; ".join(found) or f"Account '{name}' would not load back; nothing written")
+            if result.accounts[name].confirm_with or result.accounts[name].totp_secret_file:
+                raise AccountError("add_account cannot set a confirmation channel; nothing written")
             tools_md_writer.write(self.path, new_text)
         logger.info("added account '%s' (%s, %s)", name, env, result.accounts[name].signing)
         return result.accounts[name]
@@ -123,6 +127,11 @@ class ToolsMdStore:
                 known = [block.name for block in doc.blocks if ACCOUNT_NAME.fullmatch(block.name)]
                 label = f"'{name}'" if ACCOUNT_NAME.fullmatch(name) else "of that name"
                 raise AccountError(f"No account {label} in TOOLS.md; known: {', '.join(known) or 'none'}", known)
+            # Removing (then re-adding) the account would drop its TOTP confirmation: only the human may.
+            if any(field_name(doc.lines[i]) in TOTP_FIELDS for i in drop):
+                raise AccountError(
+                    f"Account '{name}' is confirmed with TOTP; only the human can remove it, by editing TOOLS.md"
+                )
             tools_md_writer.write(self.path, "".join(line for i, line in enumerate(doc.raw) if i not in drop))
         logger.info("removed account '%s'", name)
 

@@ -8,7 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, cast
 
-from binance_margin_mcp.account import ENVIRONMENTS, SIGNING_MODES, Account, AccountProblem, LoadResult, Secret
+from binance_margin_mcp.account import (
+    CONFIRM_WITH,
+    ENVIRONMENTS,
+    SIGNING_MODES,
+    Account,
+    AccountProblem,
+    LoadResult,
+    Secret,
+)
 from binance_margin_mcp.base_urls import DEFAULT_BASE_URLS, validate_base_url
 from binance_margin_mcp.errors import AccountError
 
@@ -17,7 +25,9 @@ if TYPE_CHECKING:
 
 LIMIT_FIELDS: tuple[str, ...] = ("Max Order Notional", "Max Borrow", "Allowed Symbols", "Trading")
 FIELDS: tuple[str, ...] = ("API Key", "Secret", "Private Key File", "Private Key Passphrase Env", "Signing")
-FIELDS += ("Environment", "Base URL", "Description", *LIMIT_FIELDS)
+# Only the human sets these two (`binance-margin-mcp totp-enroll` or an editor); add_account cannot write them.
+TOTP_FIELDS: tuple[str, ...] = ("Confirm With", "TOTP Secret File")
+FIELDS += ("Environment", "Base URL", "Description", *LIMIT_FIELDS, *TOTP_FIELDS)
 
 ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 ACCOUNT_NAME_RULE = "1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
@@ -111,6 +121,12 @@ def canonical(value: str | None, allowed: tuple[str, ...]) -> str | None:
     return {a.casefold(): a for a in allowed}.get(value.strip().casefold()) if value is not None else None
 
 
+def field_name(line: Line) -> str | None:
+    """The canonical field name of a '- Field: value' line, else None."""
+    match = _FIELD_LINE.fullmatch(line.text) if line.kind == "text" else None
+    return canonical(" ".join(match[1].split()), FIELDS) if match else None
+
+
 def parse_accounts(text: str, base_dir: Path) -> LoadResult:
     """Parse TOOLS.md text: a broken account becomes problems and is skipped, the others still load."""
     doc = parse_document(text)
@@ -188,7 +204,9 @@ def _parse_block(lines: list[Line], block: Block, base_dir: Path, found: list[Ac
             base_url = validate_base_url(value["Base URL"], env)
         except AccountError as exc:
             fail("Base URL", exc.message)
-    key_file = _key_path(value["Private Key File"], base_dir, fail) if "Private Key File" in value else None
+    key_file = _path(value, "Private Key File", base_dir, fail)
+    confirm_with = _confirm_with(value, fail)
+    totp_file = _path(value, "TOTP Secret File", base_dir, fail)
     if found:
         return None
     return Account(
@@ -203,13 +221,30 @@ def _parse_block(lines: list[Line], block: Block, base_dir: Path, found: list[Ac
         description=value.get("Description", ""),
         limits={key: value[key] for key in LIMIT_FIELDS if key in value},
         line=block.start + 1,
+        confirm_with=confirm_with,
+        totp_secret_file=totp_file,
     )
 
 
-def _key_path(text: str, base_dir: Path, fail: Callable[[str, str], None]) -> Path | None:
+def _confirm_with(value: dict[str, str], fail: Callable[[str, str], None]) -> str | None:
+    """`Confirm With: TOTP` needs its secret file; the value itself is never echoed."""
+    if "Confirm With" not in value:
+        return None
+    channel = canonical(value["Confirm With"], CONFIRM_WITH)
+    if channel is None:
+        fail("Confirm With", f"'Confirm With' must be {' | '.join(CONFIRM_WITH)}")
+    elif "TOTP Secret File" not in value:
+        fail("Confirm With", "'Confirm With: TOTP' needs a '- TOTP Secret File: PATH' line (see totp-enroll)")
+    return channel
+
+
+def _path(value: dict[str, str], key: str, base_dir: Path, fail: Callable[[str, str], None]) -> Path | None:
+    """A path field: `~` expanded, relative paths taken from the TOOLS.md directory."""
+    if key not in value:
+        return None
     try:
-        path = Path(text).expanduser()
+        path = Path(value[key]).expanduser()
     except RuntimeError:  # "~user" that does not exist, or no home directory
-        fail("Private Key File", "'Private Key File' starts with '~' but that home directory is unknown")
+        fail(key, f"'{key}' starts with '~' but that home directory is unknown")
         return None
     return path if path.is_absolute() else base_dir / path

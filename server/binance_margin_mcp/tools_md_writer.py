@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from binance_margin_mcp.errors import AccountError
-from binance_margin_mcp.tools_md_parser import parse_document
+from binance_margin_mcp.tools_md_parser import ACCOUNT_NAME, field_name, parse_document
 
 try:
     import fcntl
@@ -39,6 +39,37 @@ def write(path: Path, text: str) -> None:
         _atomic_write(Path(os.path.realpath(path)), text.encode("utf-8"))
     except OSError as exc:
         raise AccountError(f"Could not write {path}: {exc.strerror or exc}") from None
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace `path` itself with `data`, mode 0600: a symlink there is replaced, not written through."""
+    _atomic_write(Path(os.path.abspath(path)), data)
+
+
+def set_fields(text: str, name: str, fields: dict[str, str]) -> str:
+    """Replace these fields' lines in the first block of account `name`, or add them after its last field.
+
+    Every other line keeps its bytes. A missing account raises AccountError naming the known ones.
+    """
+    doc = parse_document(text)
+    block = next((b for b in doc.blocks if b.name == name), None)
+    if block is None:
+        known = [b.name for b in doc.blocks if ACCOUNT_NAME.fullmatch(b.name)]  # a bad heading may be a secret
+        raise AccountError(f"No account '{name}' in TOOLS.md; known: {', '.join(known) or 'none'}", known)
+    nl = "\r\n" if "\r\n" in text else "\n"
+    raw, todo, last = list(doc.raw), dict(fields), block.start
+    for i in range(block.start + 1, block.end):
+        if doc.lines[i].kind == "text":
+            last = i
+            key = field_name(doc.lines[i])
+            if key in todo:
+                raw[i] = f"- {key}: {todo.pop(key)}" + raw[i][len(raw[i].rstrip("\r\n")) :]
+    added = [f"- {key}: {value}{nl}" for key, value in todo.items()]
+    if added and not raw[last].endswith("\n"):  # the block ends the file without a final newline
+        raw[last] += nl
+        added[-1] = added[-1][: -len(nl)]
+    raw[last + 1 : last + 1] = added
+    return "".join(raw)
 
 
 def insert_block(text: str, name: str, fields: list[tuple[str, str]]) -> str:
