@@ -148,7 +148,9 @@ def connect(fake: FakeBinance, tools_md: Path, clock: Clock, sleeps: Sleeps, jou
         mode: str = "auto", elicitor: Elicitor | None = None, path: Path | None = None, **settings: Any
     ) -> AsyncIterator[Client]:
         server = build_server(
-            Settings(tools_md=path or tools_md, **{"journal_path": str(journal_path), **settings}),
+            Settings(
+                tools_md=path or tools_md, **{"journal_path": str(journal_path), "approval_wait": 0.3, **settings}
+            ),
             http_transport=fake.transport(),
             clock=clock,
             sleep=sleeps,

@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 
 from binance_margin_mcp.adapter import build_mcp_server
-from binance_margin_mcp.app import build_service
+from binance_margin_mcp.app import build_pipeline, build_service
 from binance_margin_mcp.settings import Settings
 
 from conftest import Sleeps
@@ -50,7 +50,7 @@ def session(tmp_path: Path):
         journal = tmp_path / "journal.jsonl"
         settings = Settings(tools_md=tmp_path / "none" / "TOOLS.md", journal_path=str(journal))
         service = build_service(settings, clock_ms=clock, sleep=sleeps)
-        async with Client(build_mcp_server(service)) as client:
+        async with Client(build_mcp_server(build_pipeline(service, settings))) as client:
             yield client, service.venue, journal, sleeps, clock
 
     return _open

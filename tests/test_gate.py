@@ -55,7 +55,8 @@ async def test_typed_confirm_through_elicitation_sends_exactly_once(connect, fak
         "0.001",
         "30000",
         "MARGIN_BUY",
-        "BORROWS",
+        "BORROW",
+        "https://api.binance.com",
         params["newClientOrderId"],
     ):
         assert needle in question, needle
@@ -81,21 +82,22 @@ async def test_anything_but_confirm_sends_nothing(connect, fake, mode, action, t
     assert orders_sent(fake) == []
 
 
-async def test_client_without_elicitation_gets_a_preview_and_token(connect, fake):
-    """Without elicitation nothing is sent; the token then sends exactly the previewed request once."""
+async def test_token_mode_gives_a_preview_and_token_that_sends_once(connect, fake):
+    """--confirm-mode token: nothing is sent at first; the token then sends exactly the previewed request once."""
     fake.respond("POST", ORDER_PATH, {"orderId": 7})
-    async with connect() as client:
+    async with connect(confirm_mode="token") as client:
         first = await client.call_tool("create_margin_order", ORDER)
         assert not first.is_error
         data = first.structured_content
-        assert data["status"] == "confirmation_required"
+        assert data["status"] == "approval_pending" and data["channel"] == "token"
+        assert "agent itself could" in data["warning"] and "agent itself could" in text_of(first)
         assert orders_sent(fake) == []
         previewed = data["preview"]["parameters"]
         assert data["preview"]["order"]["borrows"] is True
-        sent = await client.call_tool("confirm_transaction", {"token": data["token"], "confirmation": "CONFIRM"})
+        sent = await client.call_tool("confirm_transaction", {"approvalId": data["token"], "confirmation": "CONFIRM"})
         assert not sent.is_error, text_of(sent)
         assert sent.structured_content == {"orderId": 7}
-        again = await client.call_tool("confirm_transaction", {"token": data["token"], "confirmation": "CONFIRM"})
+        again = await client.call_tool("confirm_transaction", {"approvalId": data["token"], "confirmation": "CONFIRM"})
         assert again.is_error and "already used" in text_of(again)
     orders = orders_sent(fake)
     assert len(orders) == 1
@@ -106,22 +108,22 @@ async def test_client_without_elicitation_gets_a_preview_and_token(connect, fake
 
 async def test_token_with_wrong_text_is_refused_and_stays_usable(connect, fake):
     """A confirmation other than CONFIRM is refused; the token still works for the real CONFIRM."""
-    async with connect() as client:
+    async with connect(confirm_mode="token") as client:
         token = (await client.call_tool("create_margin_order", ORDER)).structured_content["token"]
-        wrong = await client.call_tool("confirm_transaction", {"token": token, "confirmation": "confirm"})
+        wrong = await client.call_tool("confirm_transaction", {"approvalId": token, "confirmation": "confirm"})
         assert wrong.is_error and orders_sent(fake) == []
-        right = await client.call_tool("confirm_transaction", {"token": token, "confirmation": "CONFIRM"})
+        right = await client.call_tool("confirm_transaction", {"approvalId": token, "confirmation": "CONFIRM"})
         assert not right.is_error
     assert len(orders_sent(fake)) == 1
 
 
 async def test_expired_and_unknown_tokens_are_refused(connect, fake, clock):
     """Tokens expire after 120 seconds; unknown tokens are refused; nothing is sent."""
-    async with connect() as client:
+    async with connect(confirm_mode="token") as client:
         token = (await client.call_tool("create_margin_order", ORDER)).structured_content["token"]
         clock.now += TOKEN_TTL_SECONDS + 1
-        expired = await client.call_tool("confirm_transaction", {"token": token, "confirmation": "CONFIRM"})
-        unknown = await client.call_tool("confirm_transaction", {"token": "nope", "confirmation": "CONFIRM"})
+        expired = await client.call_tool("confirm_transaction", {"approvalId": token, "confirmation": "CONFIRM"})
+        unknown = await client.call_tool("confirm_transaction", {"approvalId": "nope", "confirmation": "CONFIRM"})
     assert expired.is_error and "expired" in text_of(expired)
     assert unknown.is_error
     assert orders_sent(fake) == []
@@ -129,17 +131,17 @@ async def test_expired_and_unknown_tokens_are_refused(connect, fake, clock):
 
 async def test_token_is_void_when_the_account_changes_after_the_preview(connect, fake, tools_md):
     """A token is bound to the account as previewed: a different key or host in TOOLS.md voids it."""
-    async with connect() as client:
+    async with connect(confirm_mode="token") as client:
         token = (await client.call_tool("create_margin_order", ORDER)).structured_content["token"]
         write_tools_md(tools_md, [account_block("main", "OTHERkey" * 8, "OTHERsecret" * 6, "Mainnet")])
-        result = await client.call_tool("confirm_transaction", {"token": token, "confirmation": "CONFIRM"})
+        result = await client.call_tool("confirm_transaction", {"approvalId": token, "confirmation": "CONFIRM"})
     assert result.is_error and "changed" in text_of(result)
     assert orders_sent(fake) == []
 
 
 async def test_each_preview_gets_its_own_token_and_ids(connect, fake):
     """Two previews of the same order are two requests: distinct tokens and client ids."""
-    async with connect() as client:
+    async with connect(confirm_mode="token") as client:
         a = (await client.call_tool("create_margin_order", ORDER)).structured_content
         b = (await client.call_tool("create_margin_order", ORDER)).structured_content
     assert a["token"] != b["token"]
@@ -148,11 +150,12 @@ async def test_each_preview_gets_its_own_token_and_ids(connect, fake):
 
 
 async def test_elicitation_only_mode_refuses_clients_that_cannot_elicit(connect, fake):
-    """--confirm-mode elicitation: no token path; a client without elicitation cannot send."""
+    """--confirm-mode elicitation: no token, no page; a client without any elicitation cannot send."""
     async with connect(confirm_mode="elicitation") as client:
         result = await client.call_tool("create_margin_order", ORDER)
-    assert result.is_error and "elicitation" in text_of(result)
+    assert result.is_error and "Not sent" in text_of(result) and "--confirm-mode" in text_of(result)
     assert "token" not in json.dumps(result.structured_content)
+    assert "approvalId" not in json.dumps(result.structured_content)
     assert orders_sent(fake) == []
 
 
@@ -187,26 +190,6 @@ async def test_invalid_arguments_are_refused_before_any_question(connect, fake):
     assert fake.requests == []
 
 
-def test_token_refuses_when_the_rebuilt_request_differs_in_any_parameter():
-    """A token is bound to the exact parameters: if what would be sent differs, it is refused and consumed."""
-    from binance_margin_mcp.catalog import CATALOG
-    from binance_margin_mcp.errors import ConfirmationError
-    from binance_margin_mcp.gate import TokenStore
-    from binance_margin_mcp.prepared import PreparedRequest
-
-    entry = CATALOG["create_margin_order"]
-    request = PreparedRequest("main", "Mainnet", "https://api.binance.com", "fp", entry, (("symbol", "BTCUSDT"),))
-    changed = PreparedRequest("main", "Mainnet", "https://api.binance.com", "fp", entry, (("symbol", "ETHUSDT"),))
-    store = TokenStore(clock=lambda: 0.0)
-    token = store.issue(request)
-    with pytest.raises(ConfirmationError, match="changed"):
-        store.redeem(token, "CONFIRM", lambda _: changed)
-    with pytest.raises(ConfirmationError, match="already used"):
-        store.redeem(token, "CONFIRM", lambda r: r)
-    fresh = store.issue(request)
-    assert store.redeem(fresh, "CONFIRM", lambda r: r) is request
-
-
 async def test_every_transaction_attempt_is_journalled_with_how_it_was_confirmed(connect, fake, journal_path):
     """Token sends, dialog refusals and Testnet sends each leave one journal line; reads leave none; no secret."""
     import json as _json
@@ -238,3 +221,27 @@ async def test_a_failing_journal_never_turns_a_sent_order_into_an_error(connect,
         result = await client.call_tool("create_margin_order", {**ORDER, "account": "practice"})
     assert not result.is_error and result.structured_content["orderId"] == 5
     assert "audit journal write failed" in caplog.text
+
+
+async def test_mainnet_listen_keys_are_journalled_but_not_gated(connect, fake, journal_path):
+    """Listen-key create, keepalive and close on Mainnet go straight out and each leaves a journal line."""
+    import json as _json
+
+    path = "/sapi/v1/margin/listen-key"
+    fake.respond("POST", path, {"listenKey": "LK" * 30})
+    fake.respond("PUT", path, {})
+    fake.respond("DELETE", path, {})
+    elicitor = Elicitor("decline")
+    async with connect(elicitor=elicitor) as client:
+        started = await client.call_tool("start_margin_user_data_stream", {})
+        kept = await client.call_tool("keepalive_margin_user_data_stream", {"listenKey": "LK" * 30})
+        closed = await client.call_tool("close_margin_user_data_stream", {})
+    assert not (started.is_error or kept.is_error or closed.is_error)
+    assert elicitor.messages == []
+    lines = [_json.loads(line) for line in journal_path.read_text().splitlines()]
+    assert [(e["endpoint"], e["environment"], e["confirmedBy"], e["outcome"]) for e in lines] == [
+        ("POST " + path, "Mainnet", "not_required", "sent"),
+        ("PUT " + path, "Mainnet", "not_required", "sent"),
+        ("DELETE " + path, "Mainnet", "not_required", "sent"),
+    ]
+    assert "LK" * 30 not in journal_path.read_text()  # the listen key itself is kept masked

@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 
 from binance_margin_mcp.adapter import build_mcp_server
-from binance_margin_mcp.app import build_service
+from binance_margin_mcp.app import build_pipeline, build_service
 from binance_margin_mcp.catalog import CATALOG
 from binance_margin_mcp.settings import Settings
 
@@ -48,7 +48,7 @@ def paper(tmp_path: Path, ms_clock: MsClock):
             enable_manual_liquidation=True,
         )
         service = build_service(settings, clock_ms=ms_clock)
-        async with Client(build_mcp_server(service)) as client:
+        async with Client(build_mcp_server(build_pipeline(service, settings))) as client:
             yield client, service
         service.venue.exchange.close()
 

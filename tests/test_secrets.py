@@ -167,6 +167,9 @@ def test_no_secret_on_stderr_of_the_stdio_server_at_debug(tmp_path):
             ":memory:",
             "--journal",
             str(tmp_path / "j.jsonl"),
+            "--approval-wait",
+            "0.2",  # no dialog here: the approval page is offered and nobody approves it
+            "--no-browser",
         ]
         stdout, stderr = converse(command, messages, expected=len(calls) + 1)
     secrets = [*CANARIES, key_material(pem)]

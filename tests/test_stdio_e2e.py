@@ -34,8 +34,9 @@ async def test_stdio_server_lists_tools_reads_and_sends_a_confirmed_order_once(f
                 "--paper-state",
                 ":memory:",
                 "--journal",
-                str(tmp_path / "journal.jsonl"),
-            ],  # never the user's data directory
+                str(tmp_path / "journal.jsonl"),  # never the user's data directory
+                "--no-browser",
+            ],
             cwd=str(ROOT),
         )
         elicitor = Elicitor("accept", "CONFIRM")

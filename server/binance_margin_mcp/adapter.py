@@ -1,29 +1,44 @@
 """The only module that knows the MCP SDK: registers catalog tools and hand-written tools on an MCPServer.
 
-One generic factory turns each catalog entry into a tool (synthesized signature, annotations, `_meta`);
-transaction entries get a confirmation resolver that asks the human through elicitation in both
-protocol eras. Every failure becomes an `isError` result with a clear message, never a traceback.
+One generic factory turns each catalog entry into a tool (synthesized signature, annotations, `_meta`)
+that hands the call to the request pipeline, then runs the approval channel the pipeline asks for:
+the client's dialog (elicitation, both protocol eras) or the approval page (optionally opened by
+URL-mode elicitation). Every failure becomes an `isError` result, never a traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from enum import StrEnum
+import logging
+import secrets
+import weakref
 from typing import Annotated, Any
 
 from mcp import Client
-from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
-from mcp.server.mcpserver import Context, Elicit, MCPServer, Resolve
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.server.elicitation import AcceptedElicitation
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import (
+    CallToolResult,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitRequestURLParams,
+    InputRequiredResult,
+    TextContent,
+    ToolAnnotations,
+)
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from binance_margin_mcp import __version__
 from binance_margin_mcp.catalog import CATALOG, Endpoint
 from binance_margin_mcp.errors import McpToolError
-from binance_margin_mcp.gate import CONFIRM_WORD
+from binance_margin_mcp.gate import CONFIRM_WORD, Approval, Channel, State
 from binance_margin_mcp.meta_tools import MetaTools
+from binance_margin_mcp.pipeline import Ask, Caller, Pipeline, Progress
 from binance_margin_mcp.schema import ACCOUNT_SCHEMA, param_schema
-from binance_margin_mcp.service import MarginService, Outcome, error_outcome
+from binance_margin_mcp.service import Outcome, error_outcome
+
+log = logging.getLogger(__name__)
 
 INSTRUCTIONS = (
     "Binance Margin trading tools. Accounts come from TOOLS.md: list them with list_accounts (names and "
@@ -39,12 +54,21 @@ class ConfirmForm(BaseModel):
     confirmation: str = Field(description=f"Type {CONFIRM_WORD} (capital letters) to send; anything else cancels.")
 
 
-class GateSignal(StrEnum):
-    """What the confirmation resolver decided without asking anyone."""
-
-    NOT_REQUIRED = "not_required"  # not a mainnet transaction
-    NO_ELICITATION = "no_elicitation"  # the client cannot ask: use the token path
-    INVALID = "invalid"  # arguments or account are wrong; the body reports why
+CONFIRM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "confirmation": {
+            "type": "string",
+            "title": "Confirmation",
+            "description": f"Type {CONFIRM_WORD} (capital letters) to send; anything else cancels.",
+        }
+    },
+    "required": ["confirmation"],
+}
+INPUT_KEY = "confirm"  # our one question's key in a 2026-07-28 input_required round
+MODERN = "2026-07-28"
+_session_ids: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+_HTTP_SESSION_HEADER = "mcp-session-id"
 
 
 def to_result(outcome: Outcome) -> CallToolResult:
@@ -62,14 +86,135 @@ def _raw_arguments(ctx: Context) -> dict[str, Any]:
     return dict(arguments) if isinstance(arguments, dict) else {}
 
 
-def _can_elicit(ctx: Context) -> bool:
+def _modern(ctx: Context) -> bool:
+    return (ctx.protocol_version or "") >= MODERN
+
+
+def session_of(ctx: Context) -> str:
+    """The MCP session a call belongs to; approvals are usable only in the session that asked for them.
+
+    HTTP (2025-11-25): the server-assigned Mcp-Session-Id. A handshake-era connection (stdio, in memory):
+    a random id per connection. The 2026-07-28 protocol has no sessions: over stdio that is the one
+    client of this process; over HTTP every caller holding the bearer token is the same principal.
+    """
+    request = ctx.request_context.request
+    headers = getattr(request, "headers", None)
+    if headers is not None and headers.get(_HTTP_SESSION_HEADER):
+        return "http:" + str(headers.get(_HTTP_SESSION_HEADER))
+    connection = getattr(ctx.request_context.session, "_connection", None)  # stable per handshake-era connection
+    if not _modern(ctx) and connection is not None:
+        found = _session_ids.get(connection)
+        if found is None:
+            found = _session_ids[connection] = "conn:" + secrets.token_urlsafe(12)
+        return found
+    return "http-principal" if headers is not None else "local"
+
+
+def _caller(ctx: Context) -> Caller:
     capabilities = ctx.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
-    if elicitation is None or (elicitation.form is None and elicitation.url is not None):
-        return False
-    version = ctx.protocol_version or ""
     # Before 2026-07-28 elicitation is a server-to-client request, impossible on a stateless channel.
-    return version >= "2026-07-28" or ctx.request_context.session.can_send_request
+    reachable = elicitation is not None and (_modern(ctx) or ctx.request_context.session.can_send_request)
+    form = reachable and elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+    url = reachable and elicitation is not None and elicitation.url is not None
+    return Caller(session_of(ctx), dialog=bool(form), url=bool(url))
+
+
+def _progress(ctx: Context) -> Progress:
+    async def report(done: float, total: float, message: str) -> None:
+        with contextlib.suppress(Exception):  # progress is a courtesy; never fail a call over it
+            await ctx.report_progress(done, total, message)
+
+    return report
+
+
+async def drive(ctx: Context, pipeline: Pipeline, result: Outcome | Ask) -> CallToolResult | InputRequiredResult:
+    """Run what the pipeline asks for: the client's dialog, or the approval page, then finish the call."""
+    if isinstance(result, Outcome):
+        return to_result(result)
+    approval, caller = result.approval, _caller(ctx)
+    if approval.channel is Channel.ELICITATION:
+        if _modern(ctx):
+            return _input_required(approval, None)
+        try:
+            answer = await ctx.elicit(approval.text, ConfirmForm)
+        except Exception as failure:  # the client could not show the dialog: nothing is sent
+            log.info("confirmation dialog failed: %s", type(failure).__name__)
+            pipeline.reject(approval.id, caller, "the confirmation dialog could not be shown")
+            return to_result(await pipeline.finish(approval.id, caller))
+        typed = answer.data.confirmation if isinstance(answer, AcceptedElicitation) else ""
+        pipeline.answer_dialog(approval.id, caller, str(getattr(answer, "action", "cancel")), typed)
+        return to_result(await pipeline.finish(approval.id, caller))
+    if caller.url and result.url is not None:
+        if _modern(ctx):
+            return _input_required(approval, result.url)
+        try:
+            opened = await ctx.elicit_url(_page_message(), result.url, approval.id)
+            if opened.action != "accept":
+                pipeline.reject(approval.id, caller, f"the user {_spelled(opened.action)} opening the approval page")
+        except Exception as failure:
+            log.info("URL elicitation failed: %s", type(failure).__name__)
+    return await _await_page(ctx, pipeline, caller, approval, result.url)
+
+
+async def _await_page(
+    ctx: Context, pipeline: Pipeline, caller: Caller, approval: Approval, url: str | None
+) -> CallToolResult:
+    if await pipeline.wait(approval, _progress(ctx)) is State.PENDING:
+        return to_result(pipeline.pending(approval, url))
+    return to_result(await pipeline.finish(approval.id, caller))
+
+
+async def resume(ctx: Context, pipeline: Pipeline) -> CallToolResult | InputRequiredResult:
+    """A 2026-07-28 retry round: its requestState (sealed by the SDK) names our approval."""
+    caller = _caller(ctx)
+    approval_id = str(ctx.request_state)
+    try:
+        approval = pipeline.gate.get(approval_id, caller.session)
+    except McpToolError as error:
+        return to_result(error_outcome(error))
+    answer = (ctx.input_responses or {}).get(INPUT_KEY)
+    action, content = _answer(answer)
+    if approval.channel is Channel.ELICITATION:
+        if action is None:  # no answer in this round: ask again while the approval waits
+            return (
+                _input_required(approval, None)
+                if approval.state is State.PENDING
+                else to_result(await pipeline.finish(approval.id, caller))
+            )
+        typed = content.get("confirmation") if isinstance(content, dict) else None
+        pipeline.answer_dialog(approval.id, caller, action, typed if isinstance(typed, str) else "")
+        return to_result(await pipeline.finish(approval.id, caller))
+    if action is not None and action != "accept":
+        pipeline.reject(approval.id, caller, f"the user {_spelled(action)} opening the approval page")
+    return await _await_page(
+        ctx, pipeline, caller, approval, pipeline.page.url_for(approval) if pipeline.page else None
+    )
+
+
+def _answer(answer: Any) -> tuple[str | None, Any]:
+    if answer is None:
+        return None, None
+    if isinstance(answer, dict):
+        return str(answer.get("action")), answer.get("content")
+    return str(getattr(answer, "action", "cancel")), getattr(answer, "content", None)
+
+
+def _input_required(approval: Approval, url: str | None) -> InputRequiredResult:
+    params: ElicitRequestFormParams | ElicitRequestURLParams
+    if url is None:
+        params = ElicitRequestFormParams(message=approval.text, requested_schema=CONFIRM_SCHEMA)
+    else:
+        params = ElicitRequestURLParams(message=_page_message(), url=url, elicitation_id=approval.id)
+    return InputRequiredResult(input_requests={INPUT_KEY: ElicitRequest(params=params)}, request_state=approval.id)
+
+
+def _page_message() -> str:
+    return "Open the approval page to review this Binance Margin transaction and type CONFIRM there."
+
+
+def _spelled(action: str) -> str:
+    return {"decline": "declined", "cancel": "cancelled"}.get(action, "cancelled")
 
 
 def _annotations(entry: Endpoint) -> ToolAnnotations:
@@ -99,86 +244,30 @@ def _signature_params(entry: Endpoint) -> list[inspect.Parameter]:
     return params
 
 
-def _make_resolver(entry: Endpoint, service: MarginService, arg_params: list[inspect.Parameter]) -> Any:
-    async def resolver(ctx: Context, **kwargs: Any) -> Any:
-        try:
-            service.check_arguments(entry, _raw_arguments(ctx))
-            account = service.resolve_account(kwargs.pop("account", None))
-            if not service.gated(entry, account):
-                return GateSignal.NOT_REQUIRED
-            request = service.prepare(entry, _present(kwargs), account)
-            await service.precheck(request, account)  # never ask a human to confirm what will be refused
-        except McpToolError:
-            return GateSignal.INVALID
-        if not _can_elicit(ctx):
-            return GateSignal.NO_ELICITATION
-        return Elicit(service.question(request), ConfirmForm)
-
-    ctx_param = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
-    resolver.__signature__ = inspect.Signature([ctx_param, *arg_params])  # type: ignore[attr-defined]
-    resolver.__annotations__ = {"ctx": Context, **{p.name: Any for p in arg_params}}
-    # The resolver's qualname is its key on the wire; make it readable.
-    resolver.__qualname__ = resolver.__name__ = f"confirm_{entry.name}"
-    return resolver
-
-
 def _present(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if v is not None}
 
 
-async def _run_gated(
-    entry: Endpoint, service: MarginService, args: dict[str, Any], account_name: Any, confirmation: Any
-) -> Outcome:
-    account = service.resolve_account(account_name)
-    if not service.gated(entry, account):
-        return await service.send(service.prepare_fresh(entry, args, account), "not_required")
-    if not isinstance(confirmation, AcceptedElicitation):
-        action = {"decline": "declined", "cancel": "cancelled"}.get(getattr(confirmation, "action", ""), "cancelled")
-        reason = f"the user {action} the confirmation dialog."
-        declined = service.pending.take(service.request_key(entry, args, account))
-        return service.not_sent_for(declined, "elicitation", reason) if declined else service.not_sent(reason)
-    data = confirmation.data
-    if data is GateSignal.INVALID or data is GateSignal.NOT_REQUIRED:
-        refused = service.pending.take(service.request_key(entry, args, account))
-        await service.precheck(refused or service.prepare_fresh(entry, args, account), account)  # raises why
-        return service.not_sent("the request changed while it was being confirmed; call the tool again.")
-    request = service.pending.take(service.request_key(entry, args, account))
-    if request is None:
-        return service.not_sent("the confirmation took longer than the request stays prepared; call the tool again.")
-    if data is GateSignal.NO_ELICITATION:
-        return service.token_required(request)
-    typed = data.confirmation if isinstance(data, ConfirmForm) else ""
-    if typed != CONFIRM_WORD:
-        return service.not_sent_for(request, "elicitation", f"the user typed {typed[:20]!r}, not {CONFIRM_WORD}.")
-    return await service.send(request, "elicitation")
-
-
-def endpoint_tool(entry: Endpoint, service: MarginService) -> Any:
+def endpoint_tool(entry: Endpoint, pipeline: Pipeline) -> Any:
     """Build the async function the SDK registers for one catalog entry."""
     arg_params = _signature_params(entry)
+    service = pipeline.service
 
-    async def tool(ctx: Context, confirmation: Any = None, **kwargs: Any) -> CallToolResult:
+    async def tool(ctx: Context, **kwargs: Any) -> CallToolResult | InputRequiredResult:
         try:
             service.check_arguments(entry, _raw_arguments(ctx))
-            account_name = kwargs.pop("account", None)
-            args = _present(kwargs)
-            if entry.transaction:
-                outcome = await _run_gated(entry, service, args, account_name, confirmation)
-            else:
-                account = service.resolve_account(account_name)
-                outcome = await service.send(service.prepare(entry, args, account), "not_required")
         except McpToolError as error:
-            outcome = error_outcome(error)
-        return to_result(outcome)
+            return to_result(error_outcome(error))
+        if ctx.request_state:
+            return await resume(ctx, pipeline)
+        account_name = kwargs.pop("account", None)
+        return await drive(ctx, pipeline, await pipeline.call(entry, _present(kwargs), account_name, _caller(ctx)))
 
     params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context), *arg_params]
     annotations: dict[str, Any] = {"ctx": Context, **{p.name: p.annotation for p in arg_params}}
-    if entry.transaction:
-        confirm_type = Annotated[ElicitationResult[ConfirmForm], Resolve(_make_resolver(entry, service, arg_params))]
-        params.append(inspect.Parameter("confirmation", inspect.Parameter.KEYWORD_ONLY, annotation=confirm_type))
-        annotations["confirmation"] = confirm_type
-    tool.__signature__ = inspect.Signature(params, return_annotation=CallToolResult)  # type: ignore[attr-defined]
-    tool.__annotations__ = {**annotations, "return": CallToolResult}
+    returns = CallToolResult | InputRequiredResult
+    tool.__signature__ = inspect.Signature(params, return_annotation=returns)  # type: ignore[attr-defined]
+    tool.__annotations__ = {**annotations, "return": returns}
     tool.__name__ = tool.__qualname__ = entry.name
     return tool
 
@@ -197,10 +286,10 @@ def _compact_schema(server: MCPServer, name: str) -> None:
             del prop["default"]
 
 
-def register_endpoint_tools(server: MCPServer, service: MarginService, entries: list[Endpoint]) -> None:
+def register_endpoint_tools(server: MCPServer, pipeline: Pipeline, entries: list[Endpoint]) -> None:
     for entry in entries:
         server.add_tool(
-            endpoint_tool(entry, service),
+            endpoint_tool(entry, pipeline),
             name=entry.name,
             title=entry.title,
             description=entry.description,
@@ -221,6 +310,7 @@ def register_meta_tools(server: MCPServer, meta: MetaTools, read_only: bool = Fa
         return to_result(meta.show_account(account))
 
     async def add_account(
+        ctx: Context,
         name: Annotated[str, Field(description="New account name, e.g. main")],
         environment: Annotated[str, Field(description="Mainnet, Testnet or Paper")],
         signing: Annotated[str, Field(description="HMAC, RSA or Ed25519")] = "HMAC",
@@ -231,28 +321,38 @@ def register_meta_tools(server: MCPServer, meta: MetaTools, read_only: bool = Fa
         passphrase_env: Annotated[str | None, Field(description="Env var holding the PEM passphrase")] = None,
         base_url: Annotated[str | None, Field(description="Optional official Binance host or loopback URL")] = None,
         description: Annotated[str | None, Field(description="Optional note")] = None,
-    ) -> CallToolResult:
-        return to_result(
-            meta.add_account(
-                name=name,
-                environment=environment,
-                signing=signing,
-                credentials_file=credentials_file,
-                private_key_file=private_key_file,
-                passphrase_env=passphrase_env,
-                base_url=base_url,
-                description=description,
-            )
+    ) -> CallToolResult | InputRequiredResult:
+        if ctx.request_state:
+            return await resume(ctx, meta.pipeline)
+        result = await meta.add_account(
+            _caller(ctx),
+            name=name,
+            environment=environment,
+            signing=signing,
+            credentials_file=credentials_file,
+            private_key_file=private_key_file,
+            passphrase_env=passphrase_env,
+            base_url=base_url,
+            description=description,
         )
+        return await drive(ctx, meta.pipeline, result)
 
-    async def remove_account(name: str) -> CallToolResult:
-        return to_result(meta.remove_account(name))
+    async def remove_account(ctx: Context, name: str) -> CallToolResult | InputRequiredResult:
+        if ctx.request_state:
+            return await resume(ctx, meta.pipeline)
+        return await drive(ctx, meta.pipeline, await meta.remove_account(_caller(ctx), name))
 
     async def confirm_transaction(
-        token: Annotated[str, Field(description="The token from a confirmation_required result")],
-        confirmation: Annotated[str, Field(description=f"Exactly what the human typed; must be {CONFIRM_WORD}")],
+        ctx: Context,
+        approvalId: Annotated[
+            str, Field(description="The approvalId of an approval_pending result (its token in token mode)")
+        ],
+        confirmation: Annotated[
+            str | None,
+            Field(description="Only for one-time-code or token approvals: exactly what the human typed"),
+        ] = None,
     ) -> CallToolResult:
-        return to_result(await meta.service.confirm(token, confirmation))
+        return to_result(await meta.pipeline.confirm(approvalId, confirmation, _caller(ctx), _progress(ctx)))
 
     async def reset_paper_account(
         account: Annotated[str | None, Field(description="Paper account name (default: main/the only one)")] = None,
@@ -279,19 +379,20 @@ def register_meta_tools(server: MCPServer, meta: MetaTools, read_only: bool = Fa
         (
             add_account,
             "Add an account to TOOLS.md from a credentials file or PEM path (the secret never passes "
-            "through the chat). Answers with the masked view.",
+            "through the chat). Answers with the masked view. A Mainnet account needs the human's approval.",
             ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, **local),
         ),
         (
             remove_account,
-            "Remove an account from TOOLS.md.",
+            "Remove an account from TOOLS.md. Removing a Mainnet account needs the human's approval.",
             ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, **local),
         ),
         (
             confirm_transaction,
-            f"Send a previewed mainnet transaction after the human typed {CONFIRM_WORD}. Takes "
-            "the one-time token of a confirmation_required result (valid 120 s, single use) and the human's exact "
-            "text. Never call it with text the human did not type.",
+            "Finish a Mainnet transaction (or credential change) that is waiting for the human's approval: pass the "
+            "approvalId of its approval_pending result. For the approval page it sends only once the human approved "
+            "it there (waiting briefly); for one-time-code or token approvals pass the human's exact reply as "
+            "`confirmation`. Each approval is used once. Never pass text the human did not type.",
             ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True),
         ),
     ]
@@ -349,14 +450,14 @@ def register_meta_tools(server: MCPServer, meta: MetaTools, read_only: bool = Fa
 
 
 def build_mcp_server(
-    service: MarginService,
+    pipeline: Pipeline,
     entries: list[Endpoint] | None = None,
     log_level: str = "WARNING",
     read_only: bool = False,
 ) -> MCPServer:
     server = MCPServer("binance-margin-mcp", version=__version__, instructions=INSTRUCTIONS, log_level=log_level)
-    register_endpoint_tools(server, service, entries if entries is not None else list(CATALOG.values()))
-    register_meta_tools(server, MetaTools(service), read_only)
+    register_endpoint_tools(server, pipeline, entries if entries is not None else list(CATALOG.values()))
+    register_meta_tools(server, MetaTools(pipeline), read_only)
     return server
 
 

@@ -10,15 +10,19 @@ from pathlib import Path
 import httpx
 
 from binance_margin_mcp.adapter import build_mcp_server
+from binance_margin_mcp.approval_page import ApprovalPage, open_in_browser
 from binance_margin_mcp.catalog import CATALOG, Endpoint
 from binance_margin_mcp.client import BinanceClient
-from binance_margin_mcp.credentials import ToolsMdStore
+from binance_margin_mcp.credentials import Account, ToolsMdStore
+from binance_margin_mcp.gate import Gate
 from binance_margin_mcp.journal import Journal
 from binance_margin_mcp.paper import IN_PROCESS_URL, PaperVenue
+from binance_margin_mcp.pipeline import Pipeline
 from binance_margin_mcp.ratelimit import WeightBook
 from binance_margin_mcp.service import MarginService
 from binance_margin_mcp.settings import Settings
 from binance_margin_mcp.timesync import ServerClock
+from binance_margin_mcp.totp import check_code
 from binance_margin_mcp.transport import BinanceHttp
 
 
@@ -41,8 +45,6 @@ def build_service(
     return MarginService(
         store,
         client,
-        confirm_mode=settings.confirm_mode,
-        clock=clock,
         environ=environ,
         venue=venue,
         journal=journal,
@@ -63,11 +65,34 @@ def wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
 
+def build_pipeline(service: MarginService, settings: Settings, clock: Callable[[], float] = time.monotonic) -> Pipeline:
+    """The gate, the approval page (where a local browser can reach it) and the pipeline around the service."""
+    remote = settings.transport == "http" and settings.allow_remote
+    gate = Gate(clock)
+    return Pipeline(
+        service,
+        gate,
+        mode=settings.confirm_mode,
+        page=None if remote else ApprovalPage(gate),  # a page on this machine's loopback cannot reach a remote human
+        open_browser=open_in_browser if settings.open_browser else None,
+        approval_wait=settings.approval_wait,
+        check_code=check_account_code,
+    )
+
+
+def check_account_code(account: Account, code: str) -> int | None:
+    """A TOTP code against the account's enrolled secret (wall clock: the authenticator's time base)."""
+    secret_file = getattr(account, "totp_secret_file", None)
+    return check_code(secret_file, code, time.time()) if secret_file is not None else None
+
+
 def build_server(settings: Settings, **kwargs: object):  # type: ignore[no-untyped-def]
     """The MCPServer with every tool registered (kwargs: see build_service)."""
     service = build_service(settings, **kwargs)  # type: ignore[arg-type]
+    clock = kwargs.get("clock", time.monotonic)
+    pipeline = build_pipeline(service, settings, clock)  # type: ignore[arg-type]
     return build_mcp_server(
-        service, selected_entries(settings), log_level=settings.log_level, read_only=settings.read_only
+        pipeline, selected_entries(settings), log_level=settings.log_level, read_only=settings.read_only
     )
 
 

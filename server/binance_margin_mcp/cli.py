@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from binance_margin_mcp import __version__
 from binance_margin_mcp.catalog import TOOLSETS
-from binance_margin_mcp.settings import Settings, default_data_dir, resolve_tools_md
+from binance_margin_mcp.settings import CONFIRM_MODES, Settings, default_data_dir, resolve_tools_md
 
 TOOLS_MD_HELP = "TOOLS.md path (else $BINANCE_MARGIN_TOOLS_MD, else ~/.config/binance-margin-mcp/TOOLS.md)"
 
@@ -53,10 +53,25 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tools-md", help=TOOLS_MD_HELP)
     parser.add_argument(
         "--confirm-mode",
-        choices=["auto", "elicitation"],
+        choices=CONFIRM_MODES,
         default="auto",
-        help="auto: elicitation, or a one-time token when the client cannot elicit; "
-        "elicitation: refuse mainnet transactions from clients that cannot elicit",
+        help="how the human approves Mainnet transactions (default auto): elicitation = the client's dialog; "
+        "browser = a local approval page; totp = a one-time code for enrolled accounts (weaker: the human sees "
+        "the preview through the agent); token = the agent relays CONFIRM (the agent could confirm by itself); "
+        "auto = the dialog if the client has one, else the page, else TOTP, else refuse",
+    )
+    parser.add_argument(
+        "--approval-wait",
+        type=float,
+        default=45.0,
+        metavar="SECONDS",
+        help="how long a tool call waits for the approval page's decision before answering approval_pending "
+        "(default 45)",
+    )
+    parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="do not open the approval page in the default browser (the agent shows its link instead)",
     )
     parser.add_argument(
         "--allow-insecure-tools-md",
@@ -134,6 +149,8 @@ def serve(argv: Sequence[str]) -> int:
         host=args.host,
         port=args.port,
         confirm_mode=args.confirm_mode,
+        approval_wait=args.approval_wait,
+        open_browser=not args.no_browser,
         allow_insecure_tools_md=args.allow_insecure_tools_md,
         log_level=args.log_level.upper(),
         paper_state=args.paper_state or str(default_data_dir(os.environ) / "paper.sqlite"),

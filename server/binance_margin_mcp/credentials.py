@@ -5,6 +5,7 @@ The public names of the account model, the parser and the base-URL rules stay im
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -117,6 +118,38 @@ class ToolsMdStore:
             tools_md_writer.write(self.path, new_text)
         logger.info("added account '%s' (%s, %s)", name, env, result.accounts[name].signing)
         return result.accounts[name]
+
+    def plan_account(
+        self,
+        *,
+        name: str,
+        environment: str,
+        signing: str,
+        credentials_file: Path | None = None,
+        private_key_file: Path | None = None,
+        passphrase_env: str | None = None,
+        base_url: str | None = None,
+        description: str | None = None,
+    ) -> dict[str, str]:
+        """What add_account would write, checked and masked, without writing (for an approval preview)."""
+        fields = _new_fields(name, environment, signing, credentials_file, private_key_file, passphrase_env)
+        values = dict(fields)
+        env = values["Environment"]
+        url = validate_base_url(base_url, env) if base_url is not None and base_url.strip() else DEFAULT_BASE_URLS[env]
+        if any(block.name == name for block in parse_document(self._read_text(check_mode=False)).blocks):
+            raise AccountError(f"Account '{name}' already exists in TOOLS.md")
+        key = values["API Key"]
+        plan = {"environment": env, "signing": values["Signing"], "baseUrl": url, "maskedKey": mask_api_key(key)}
+        plan["fingerprint"] = hashlib.sha256(key.encode()).hexdigest()[:16]
+        if description is not None and description.strip() and not has_control_chars(description):
+            plan["description"] = description.strip()
+        return plan
+
+    def block_text(self, name: str) -> str | None:
+        """The raw lines of the account block `name` (None: no such block); never shown, only digested."""
+        doc = parse_document(self._read_text(check_mode=False))
+        found = [("".join(doc.raw[b.start : b.end])) for b in doc.blocks if b.name == name]
+        return "".join(found) if found else None
 
     def remove_account(self, name: str) -> None:
         with tools_md_writer.locked(self.path):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from binance_margin_mcp.adapter import build_mcp_server, in_memory_client
-from binance_margin_mcp.app import build_service
+from binance_margin_mcp.app import build_pipeline, build_service
 from binance_margin_mcp.settings import Settings
 
 HOUR_MS = 3_600_000
@@ -55,10 +55,11 @@ def _balances(account: dict[str, Any]) -> str:
 
 async def _script(tools_md: Path) -> None:
     clock = DemoClock()
-    service = build_service(Settings(tools_md=tools_md), clock_ms=clock)
+    settings = Settings(tools_md=tools_md)
+    service = build_service(settings, clock_ms=clock)
     venue = service.venue
     assert venue is not None
-    async with in_memory_client(build_mcp_server(service)) as client:
+    async with in_memory_client(build_mcp_server(build_pipeline(service, settings))) as client:
         await _call(client, "list_accounts")
         account = await _call(client, "get_cross_margin_account", echo=False)
         print(f"--- balances: {_balances(account)}; margin level {account.get('marginLevel')}")

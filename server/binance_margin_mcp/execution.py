@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from binance_margin_mcp.account import mask_api_key
 from binance_margin_mcp.catalog import CATALOG
 from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.errors import ApiError, McpToolError, OutcomeUnknown
@@ -91,8 +92,8 @@ class Executor:
         status: str | None = None,
         weight: int | None = None,
     ) -> None:
-        """One journal line per transaction attempt (reads are not journalled)."""
-        if not request.entry.transaction:
+        """One journal line per write attempt: transactions, and listen-key create/keepalive/close (reads are not)."""
+        if request.entry.read_only:
             return
         record = data if isinstance(data, dict) else {}
         entry = JournalEntry(
@@ -101,7 +102,7 @@ class Executor:
             environment=request.environment,
             endpoint=request.entry.endpoint_id,
             tool=request.entry.name,
-            params=dict(request.params),
+            params={name: _journalled(name, value) for name, value in request.params},
             confirmed_by=confirmed_by,
             outcome=outcome,
             weight=weight,
@@ -121,6 +122,11 @@ class Executor:
             # The request has already happened: a failed audit write must never turn its result into an error
             # (the agent might then send it again). Say so loudly on stderr instead.
             log.error("audit journal write failed for %s on %s: %s", entry.endpoint, entry.account, failure)
+
+
+def _journalled(name: str, value: str) -> str:
+    # A listen key lets anyone read the account's stream: the journal keeps only its masked form.
+    return mask_api_key(value) if name == "listenKey" else value
 
 
 def _outcome_of(error: McpToolError) -> str:

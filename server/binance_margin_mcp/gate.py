@@ -1,183 +1,308 @@
-"""The CONFIRM gate: which requests need a human's typed CONFIRM, their previews and one-time tokens.
+"""The approval gate: a pure state machine over who may approve which request, and when it may be sent.
 
-Policy: a catalog entry flagged `transaction` on a Mainnet account is never sent until the human
-typed exactly CONFIRM, through elicitation or through a single-use token bound to the request.
+No MCP, no network, no files: an injected clock, and decisions fed in by the channel that received
+them. Every approval is bound to one request's digest and one MCP session, is decided once, and is
+redeemed (sent) at most once.
+
+    open ──► PENDING ──dialog/page/TOTP/token CONFIRM──► APPROVED ──redeem──► USED
+                │                                          │
+                ├──decline / reject / wrong text──► REJECTED (final)
+                └──clock passes expires_at──► EXPIRED (final)
 """
 
 from __future__ import annotations
 
+import re
 import secrets
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
 
-from binance_margin_mcp.catalog.model import Endpoint
 from binance_margin_mcp.errors import ConfirmationError
-from binance_margin_mcp.prepared import PreparedRequest
 
 CONFIRM_WORD = "CONFIRM"
-TOKEN_TTL_SECONDS = 120.0
-# What a preview calls out for orders: the fields a human must see before money moves.
-_ORDER_FIELDS = (
-    "side",
-    "symbol",
-    "type",
-    "quantity",
-    "quoteOrderQty",
-    "price",
-    "stopPrice",
-    "stopLimitPrice",
-    "workingSide",
-    "workingType",
-    "workingQuantity",
-    "workingPrice",
-    "pendingSide",
-    "pendingType",
-    "pendingQuantity",
-    "pendingPrice",
-    "pendingAbovePrice",
-    "pendingBelowPrice",
-    "isIsolated",
-    "sideEffectType",
-)
-_BORROWING = {"MARGIN_BUY", "AUTO_BORROW_REPAY"}
+APPROVAL_TTL_SECONDS = 300.0  # an approval (pending or granted) lives 5 minutes
+TOKEN_TTL_SECONDS = 120.0  # the agent-relayed token is the weakest channel: shortest life
+MAX_CODE_ATTEMPTS = 5  # wrong TOTP codes before the approval is rejected (no brute force of 10^6 codes)
+_KEEP_DECIDED_SECONDS = 3600.0  # decided approvals are remembered this long so a replay is named as one
+_TOTP_ANSWER = re.compile(r"^CONFIRM ([0-9]{6})$")
 
 
-def needs_confirmation(entry: Endpoint, environment: str) -> bool:
-    """Mainnet transactions are gated; reads, Testnet and Paper never are."""
-    return entry.transaction and environment == "Mainnet"
+class Channel(StrEnum):
+    """Where the human's decision comes from."""
+
+    ELICITATION = "elicitation"  # the MCP client's own dialog: the agent cannot see or answer it
+    BROWSER = "browser"  # the local approval page, in the human's browser
+    TOTP = "totp"  # a one-time code the human types and the agent relays (weaker: preview seen via the agent)
+    TOKEN = "token"  # the agent relays CONFIRM itself: only when the operator chose it
 
 
-def preview(request: PreparedRequest) -> dict[str, Any]:
-    """Everything the human must see: account, endpoint, every parameter as sent, order essentials."""
-    params = dict(request.params)
-    data: dict[str, Any] = {
-        "account": request.account,
-        "environment": request.environment,
-        "endpoint": request.entry.endpoint_id,
-        "tool": request.entry.name,
-        "parameters": params,
-    }
-    order = {name: params[name] for name in _ORDER_FIELDS if name in params}
-    if "side" in order or "workingSide" in order:
-        effect = params.get("sideEffectType", "NO_SIDE_EFFECT")
-        order["borrows"] = effect in _BORROWING
-        order.setdefault("sideEffectType", effect)
-        data["order"] = order
-    return data
+class State(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    USED = "used"
 
 
-def preview_text(request: PreparedRequest) -> str:
-    """A deterministic, human-readable preview (the elicitation question is bound to its exact text)."""
-    data = preview(request)
-    lines = [
-        f"Confirm a MAINNET transaction on account '{data['account']}' ({data['environment']}):",
-        f"  {data['endpoint']}  ({data['tool']})",
-    ]
-    order = data.get("order")
-    if order:
-        summary = " ".join(str(order[k]) for k in ("side", "workingSide", "type", "quantity", "symbol") if k in order)
-        if "price" in order:
-            summary += f" @ {order['price']}"
-        lines.append(f"  Order: {summary}")
-        effect = order["sideEffectType"]
-        lines.append(f"  sideEffectType: {effect}" + (" (BORROWS funds)" if order["borrows"] else " (no borrowing)"))
-    lines.append("  Parameters as they will be sent:")
-    lines += [f"    {name} = {value}" for name, value in data["parameters"].items()]
-    lines.append(f"Type {CONFIRM_WORD} to send it. Anything else cancels; nothing is sent.")
-    return "\n".join(lines)
+class Approvable(Protocol):
+    """What an approval can be bound to: a Binance request or a change of Mainnet credentials."""
+
+    @property
+    def account(self) -> str: ...
+
+    @property
+    def action(self) -> str: ...
+
+    def binding(self) -> str: ...
 
 
 @dataclass
-class _Token:
-    request: PreparedRequest
+class Approval:
+    """One request waiting for (or holding) a human decision."""
+
+    id: str
+    session: str
+    channel: Channel
+    request: Any  # an Approvable; the gate only reads its binding
     binding: str
+    preview: dict[str, Any]
+    text: str
     expires_at: float
+    page_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))  # the page URL's secret
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))  # the page form's anti-forgery value
+    state: State = State.PENDING
+    reason: str = ""
+    code_attempts: int = 0
+    journalled: bool = False  # a final refusal of this approval is on the audit record
 
 
-class TokenStore:
-    """Single-use confirmation tokens, bound to account + endpoint + exact parameters, with a TTL."""
+class GateRefusal(ConfirmationError):
+    """Nothing was sent; `state` says where the approval stands (pending means: still waiting)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, ttl: float = TOKEN_TTL_SECONDS) -> None:
+    def __init__(self, message: str, state: str, approval_id: str | None = None) -> None:
+        super().__init__(message)
+        self.state = state
+        self.approval_id = approval_id
+
+    def payload(self) -> dict[str, Any]:
+        data = {**super().payload(), "approvalState": self.state}
+        if self.state == State.PENDING:
+            data["status"] = "approval_pending"
+        if self.approval_id is not None:
+            data["approvalId"] = self.approval_id
+        return data
+
+
+class Gate:
+    """All approvals of one server process."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        ttl: float = APPROVAL_TTL_SECONDS,
+        token_ttl: float = TOKEN_TTL_SECONDS,
+        on_decided: Callable[[Approval], None] | None = None,
+    ) -> None:
         self._clock = clock
         self._ttl = ttl
-        self._tokens: dict[str, _Token] = {}
-        self._lock = threading.Lock()
+        self._token_ttl = token_ttl
+        self.on_decided = on_decided  # the pipeline wakes waiters here
+        self._approvals: dict[str, Approval] = {}
+        self._by_page: dict[str, str] = {}
+        self._used_codes: set[tuple[str, int]] = set()  # (account, TOTP time step): each code works once
 
-    @property
-    def ttl(self) -> float:
-        return self._ttl
+    def ttl_for(self, channel: Channel) -> float:
+        return self._token_ttl if channel is Channel.TOKEN else self._ttl
 
-    def issue(self, request: PreparedRequest) -> str:
-        token = secrets.token_urlsafe(18)
-        with self._lock:
-            self._purge()
-            self._tokens[token] = _Token(request, request.binding(), self._clock() + self._ttl)
-        return token
+    # -- opening ----------------------------------------------------------------------------
+
+    def open(self, request: Approvable, session: str, channel: Channel, preview: dict[str, Any], text: str) -> Approval:
+        """A new PENDING approval for exactly `request`, owned by `session`."""
+        self._purge()
+        approval = Approval(
+            id=secrets.token_urlsafe(18),
+            session=session,
+            channel=channel,
+            request=request,
+            binding=request.binding(),
+            preview=preview,
+            text=text,
+            expires_at=self._clock() + self.ttl_for(channel),
+        )
+        self._approvals[approval.id] = approval
+        self._by_page[approval.page_token] = approval.id
+        return approval
+
+    # -- the human's channels ---------------------------------------------------------------
+
+    def answer_dialog(self, approval_id: str, session: str, action: str, typed: str) -> Approval:
+        """The MCP client's dialog answered: accept with exactly CONFIRM approves, anything else rejects."""
+        approval = self._owned(approval_id, session)
+        if approval.channel is not Channel.ELICITATION:
+            raise self._refuse(approval, "this approval is not decided through the client's dialog.")
+        if action != "accept":
+            spelled = {"decline": "declined", "cancel": "cancelled"}.get(action, "cancelled")
+            return self._decide(approval, State.REJECTED, f"the user {spelled} the confirmation dialog")
+        if typed != CONFIRM_WORD:
+            return self._decide(approval, State.REJECTED, f"the user typed {typed[:20]!r}, not {CONFIRM_WORD}")
+        return self._decide(approval, State.APPROVED, "confirmed in the client's dialog")
+
+    def page_view(self, page_token: str) -> Approval | None:
+        """The approval a page URL shows (None: unknown); expiry is applied first."""
+        approval_id = self._by_page.get(page_token)
+        approval = self._approvals.get(approval_id) if approval_id else None
+        if approval is not None:
+            self._expire(approval)
+        return approval
+
+    def answer_page(self, page_token: str, csrf: str, decision: str, typed: str) -> Approval:
+        """The approval page's form was posted (its Origin already checked by the page)."""
+        approval = self.page_view(page_token)
+        if approval is None or approval.channel is not Channel.BROWSER:
+            raise GateRefusal("Unknown approval page.", "unknown")
+        if not secrets.compare_digest(csrf.encode(), approval.csrf.encode()):
+            raise GateRefusal("The form's anti-forgery value is wrong; nothing was decided.", approval.state)
+        if decision == "reject":
+            return self._decide(approval, State.REJECTED, "rejected on the approval page")
+        if decision != "approve":
+            raise GateRefusal("Unknown decision; nothing was decided.", approval.state)
+        if typed != CONFIRM_WORD:
+            # A typo is not a decision: the page asks again, the approval stays pending.
+            raise GateRefusal(f"Type {CONFIRM_WORD} exactly to approve.", approval.state)
+        return self._decide(approval, State.APPROVED, "approved on the approval page")
+
+    # -- redeeming: the only way a request leaves the gate ------------------------------------
 
     def redeem(
-        self, token: str, confirmation: str, current: Callable[[PreparedRequest], PreparedRequest]
-    ) -> PreparedRequest:
-        """Consume a token if the human typed CONFIRM and the request would still go out unchanged.
+        self,
+        approval_id: str,
+        session: str,
+        current_binding: Callable[[], str],
+        confirmation: str | None = None,
+        check_code: Callable[[str], int | None] | None = None,
+    ) -> Any:
+        """The approved request, consumed; or GateRefusal saying why nothing may be sent.
 
-        `current` rebuilds the request against the account as it is now (TOOLS.md may have changed);
-        a different binding means the token no longer describes what would be sent.
+        `confirmation` is what the agent relays (token: CONFIRM; TOTP: "CONFIRM 123456"). `check_code`
+        verifies a TOTP code for the approval's account and returns its time step. `current_binding`
+        re-resolves the account now: any difference from what was approved refuses, finally.
         """
-        if confirmation != CONFIRM_WORD:
-            raise ConfirmationError(
-                f"Not sent: the confirmation must be exactly {CONFIRM_WORD}, typed by the human. The token is still "
-                "valid until it expires."
+        approval = self._owned(approval_id, session)
+        if approval.state is State.PENDING and approval.channel in (Channel.TOKEN, Channel.TOTP):
+            self._relayed(approval, confirmation or "", check_code)
+        if approval.state is State.PENDING:
+            raise self._refuse(approval, "the human has not decided yet.")
+        if approval.state is not State.APPROVED:
+            raise self._refuse(approval, "")
+        if current_binding() != approval.binding:
+            self._decide(approval, State.REJECTED, "the account or request changed since approval", internal=True)
+            raise self._refuse(approval, "")
+        approval.state = State.USED
+        approval.reason = "sent"
+        return approval.request
+
+    def get(self, approval_id: str, session: str) -> Approval:
+        return self._owned(approval_id, session)
+
+    def reject(self, approval_id: str, session: str, reason: str) -> Approval:
+        """The pipeline gives up on an approval (e.g. the request was refused before asking)."""
+        return self._decide(self._owned(approval_id, session), State.REJECTED, reason)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _relayed(self, approval: Approval, confirmation: str, check_code: Callable[[str], int | None] | None) -> None:
+        """Token and TOTP: the decision arrives as text relayed by the agent."""
+        if approval.channel is Channel.TOKEN:
+            if confirmation != CONFIRM_WORD:
+                raise self._refuse(approval, f"the confirmation must be exactly {CONFIRM_WORD}, typed by the human.")
+            self._decide(approval, State.APPROVED, "confirmed with a relayed token")
+            return
+        match = _TOTP_ANSWER.match(confirmation.strip())
+        step = check_code(match.group(1)) if match and check_code is not None else None
+        key = (str(approval.request.account), step) if step is not None else None
+        if key is None or key in self._used_codes:
+            approval.code_attempts += 1
+            if approval.code_attempts >= MAX_CODE_ATTEMPTS:
+                self._decide(approval, State.REJECTED, "too many wrong or reused codes")
+                raise self._refuse(approval, "")
+            raise self._refuse(
+                approval,
+                f"the confirmation must be '{CONFIRM_WORD} <current 6-digit code>' from the human's authenticator; "
+                "a code is accepted once.",
             )
-        with self._lock:
-            self._purge()
-            entry = self._tokens.pop(token, None)
-        if entry is None:
-            raise ConfirmationError(
-                "Not sent: this confirmation token is unknown, expired or already used. Call the tool again for a "
-                "fresh preview and token."
+        self._used_codes.add(key)
+        self._decide(approval, State.APPROVED, "confirmed with a one-time code")
+
+    def _owned(self, approval_id: str, session: str) -> Approval:
+        approval = self._approvals.get(approval_id)
+        # Another session's approval is reported exactly like an unknown one: ids do not leak across sessions.
+        if approval is None or not secrets.compare_digest(approval.session.encode(), session.encode()):
+            raise GateRefusal(
+                "Not sent: this approval is unknown in this session (wrong id, another session's, or forgotten "
+                "after an hour). Call the tool again for a fresh preview.",
+                "unknown",
             )
-        rebuilt = current(entry.request)
-        if rebuilt.binding() != entry.binding:
-            raise ConfirmationError(
-                "Not sent: the account or request changed since the preview (TOOLS.md edited?). Call the tool again "
-                "for a fresh preview."
-            )
-        return entry.request
+        self._expire(approval)
+        return approval
+
+    def _expire(self, approval: Approval) -> None:
+        if approval.state in (State.PENDING, State.APPROVED) and self._clock() >= approval.expires_at:
+            self._decide(approval, State.EXPIRED, "the approval expired before it was used", internal=True)
+
+    def _decide(self, approval: Approval, state: State, reason: str, *, internal: bool = False) -> Approval:
+        """Move an approval on. The human decides only a PENDING approval, once; only the gate itself moves an
+        APPROVED one on (to EXPIRED, or REJECTED when the account changed before it could be used)."""
+        if approval.state is State.PENDING or (internal and approval.state is State.APPROVED):
+            approval.state = state
+            approval.reason = reason
+            if self.on_decided is not None:
+                self.on_decided(approval)
+        return approval
+
+    def _refuse(self, approval: Approval, detail: str) -> GateRefusal:
+        messages = {
+            State.PENDING: f"Not sent yet: {detail}",
+            State.REJECTED: f"Not sent, and final for this request: {approval.reason}.",
+            State.EXPIRED: "Not sent: the approval expired. Call the tool again for a fresh preview.",
+            State.USED: "Not sent again: this approval was already used; the request went out once.",
+            State.APPROVED: f"Not sent: {detail}",
+        }
+        return GateRefusal(messages[approval.state], str(approval.state), approval.id)
 
     def _purge(self) -> None:
         now = self._clock()
-        for token in [t for t, e in self._tokens.items() if e.expires_at <= now]:
-            del self._tokens[token]
+        for approval_id, approval in list(self._approvals.items()):
+            if now >= approval.expires_at + _KEEP_DECIDED_SECONDS:
+                del self._approvals[approval_id]
+                self._by_page.pop(approval.page_token, None)
 
 
-class PendingIds:
-    """Keeps generated client ids stable between the preview and the send of the same request.
+def needs_confirmation(transaction: bool, environment: str) -> bool:
+    """Mainnet transactions (and Mainnet credential changes) are gated; reads, Testnet and Paper never are."""
+    return transaction and environment == "Mainnet"
 
-    The elicitation question is bound to its exact text, and in the 2026-07-28 protocol the preview
-    is rebuilt on every round, so the `agent-` ids generated for it must be the same each time.
-    The entry is taken (removed) when the request is sent, so a later identical order gets new ids.
+
+def choose_channel(mode: str, *, dialog: bool, url: bool, page: bool, totp: bool) -> Channel | None:
+    """Which channel asks the human, for `--confirm-mode` and what this client and account can do.
+
+    dialog: the client shows form elicitation; url: it can open a URL for us (URL-mode elicitation);
+    page: the local approval page can be served; totp: the account is enrolled for one-time codes.
+    None means no channel the agent cannot answer exists here: refuse.
     """
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic, ttl: float = TOKEN_TTL_SECONDS) -> None:
-        self._clock = clock
-        self._ttl = ttl
-        self._items: dict[str, tuple[float, PreparedRequest]] = {}
-        self._lock = threading.Lock()
-
-    def get_or_make(self, key: str, make: Callable[[], PreparedRequest]) -> PreparedRequest:
-        with self._lock:
-            now = self._clock()
-            for k in [k for k, (exp, _) in self._items.items() if exp <= now]:
-                del self._items[k]
-            found = self._items.get(key)
-            if found is None:
-                found = (now + self._ttl, make())
-                self._items[key] = found
-            return found[1]
-
-    def take(self, key: str) -> PreparedRequest | None:
-        with self._lock:
-            found = self._items.pop(key, None)
-        return None if found is None or found[0] <= self._clock() else found[1]
+    if mode == "token":
+        return Channel.TOKEN
+    if mode == "totp":
+        return Channel.TOTP if totp else None
+    if mode == "browser":
+        return Channel.BROWSER if page else None
+    if dialog:
+        return Channel.ELICITATION
+    if page and (url or mode == "auto"):
+        return Channel.BROWSER
+    if mode == "auto" and totp:
+        return Channel.TOTP
+    return None

@@ -20,7 +20,7 @@ except ImportError:  # non-POSIX: no advisory lock, the thread lock and O_APPEND
 
 logger = logging.getLogger("binance_margin_mcp.journal")
 
-CONFIRMED_BY = ("elicitation", "token", "not_required")
+CONFIRMED_BY = ("elicitation", "browser", "totp", "token", "not_required")
 OUTCOMES = ("sent", "error", "UNKNOWN", "reconciled", "refused", "not_sent")
 REDACTED = "[REDACTED]"
 FRAGMENT = 8  # any run of this many characters of a secret counts as leaking it

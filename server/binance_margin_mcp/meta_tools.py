@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from binance_margin_mcp.account_change import AccountChange, AddArguments
 from binance_margin_mcp.catalog.model import Param
 from binance_margin_mcp.credentials import Account
 from binance_margin_mcp.errors import AccountError, InvalidArguments, McpToolError
 from binance_margin_mcp.params import wire_value
-from binance_margin_mcp.service import MarginService, Outcome, error_outcome
+from binance_margin_mcp.pipeline import Ask, Caller, Pipeline
+from binance_margin_mcp.service import Outcome, error_outcome
 from binance_margin_mcp.simulator.errors import SimError
 from binance_margin_mcp.simulator.exchange import STARTING_BALANCES, Exchange
 
@@ -20,8 +22,9 @@ from binance_margin_mcp.simulator.exchange import STARTING_BALANCES, Exchange
 class MetaTools:
     """Account management on top of the service's TOOLS.md store."""
 
-    def __init__(self, service: MarginService) -> None:
-        self.service = service
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.service = pipeline.service
 
     def list_accounts(self) -> Outcome:
         try:
@@ -47,8 +50,9 @@ class MetaTools:
         text = "\n".join(f"{key}: {value}" for key, value in masked.items())
         return Outcome(masked, text=text)
 
-    def add_account(
+    async def add_account(
         self,
+        caller: Caller,
         *,
         name: str,
         environment: str,
@@ -58,30 +62,31 @@ class MetaTools:
         passphrase_env: str | None,
         base_url: str | None,
         description: str | None,
-    ) -> Outcome:
+    ) -> Outcome | Ask:
+        """Add an account; a Mainnet one only after the human approves it (it could sign real trades)."""
+        arguments = AddArguments(
+            name=name,
+            environment=environment,
+            signing=signing,
+            credentials_file=Path(credentials_file).expanduser() if credentials_file else None,
+            private_key_file=Path(private_key_file).expanduser() if private_key_file else None,
+            passphrase_env=passphrase_env,
+            base_url=base_url,
+            description=description,
+        )
         try:
-            account = self.service.store.add_account(
-                name=name,
-                environment=environment,
-                signing=signing,
-                credentials_file=Path(credentials_file).expanduser() if credentials_file else None,
-                private_key_file=Path(private_key_file).expanduser() if private_key_file else None,
-                passphrase_env=passphrase_env,
-                base_url=base_url,
-                description=description,
-            )
+            change = AccountChange.adding(self.service.store, arguments)
         except McpToolError as error:
             return error_outcome(error)
-        masked = account.masked()
-        text = f"Added account '{account.name}' to TOOLS.md:\n" + "\n".join(f"{k}: {v}" for k, v in masked.items())
-        return Outcome({"status": "added", **masked}, text=text)
+        return await self.pipeline.change_account(change, caller)
 
-    def remove_account(self, name: str) -> Outcome:
+    async def remove_account(self, caller: Caller, name: str) -> Outcome | Ask:
+        """Remove an account; removing a Mainnet one (or one that does not load) needs the human's approval."""
         try:
-            self.service.store.remove_account(name)
+            change = AccountChange.removing(self.service.store, name)
         except McpToolError as error:
             return error_outcome(error)
-        return Outcome({"status": "removed", "account": name}, text=f"Removed account '{name}' from TOOLS.md.")
+        return await self.pipeline.change_account(change, caller)
 
     # -- paper exchange controls (they never touch a real account) --------------------------------
 

@@ -9,28 +9,19 @@ import hashlib
 import json
 import logging
 import os
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from binance_margin_mcp.catalog.model import Endpoint
 from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.credentials import Account, LoadResult, ToolsMdStore
-from binance_margin_mcp.errors import AccountError, ConfirmationError, McpToolError
-from binance_margin_mcp.execution import Executor
-from binance_margin_mcp.gate import (
-    CONFIRM_WORD,
-    PendingIds,
-    PreparedRequest,
-    TokenStore,
-    needs_confirmation,
-    preview,
-    preview_text,
-)
+from binance_margin_mcp.errors import AccountError, McpToolError
+from binance_margin_mcp.execution import Executor, jsonable
 from binance_margin_mcp.journal import Journal
 from binance_margin_mcp.paper import IN_PROCESS_URL, PAPER_BASE_URL, PaperVenue
 from binance_margin_mcp.params import build_wire_params, reject_unknown
+from binance_margin_mcp.prepared import PreparedRequest
 from binance_margin_mcp.pretrade import MarketData, PreTrade
 from binance_margin_mcp.signing import Signer, make_signer
 from binance_margin_mcp.transport import Credentials
@@ -57,15 +48,13 @@ def error_outcome(error: McpToolError) -> Outcome:
 
 
 class MarginService:
-    """Runs catalog entries for accounts from a TOOLS.md store, behind the confirmation gate."""
+    """Accounts from a TOOLS.md store, their signers, and sending prepared requests (the gate is in pipeline)."""
 
     def __init__(
         self,
         store: ToolsMdStore,
         client: BinanceClient,
         *,
-        confirm_mode: str = "auto",
-        clock: Callable[[], float] = time.monotonic,
         environ: Mapping[str, str] | None = None,
         venue: PaperVenue | None = None,
         journal: Journal | None = None,
@@ -76,9 +65,6 @@ class MarginService:
         self.journal = journal or Journal(None)
         self.executor = Executor(client, self.journal, client.clock.local)
         self.pretrade = PreTrade(MarketData(client), enabled_tools)
-        self.confirm_mode = confirm_mode
-        self.tokens = TokenStore(clock)
-        self.pending = PendingIds(clock)
         self._environ = environ if environ is not None else os.environ
         self._signers: dict[str, Signer] = {}
 
@@ -129,7 +115,7 @@ class MarginService:
         return Credentials(base_url, account.api_key.reveal(), self._signer(account), account.environment)
 
     def _signer(self, account: Account) -> Signer:
-        cache_key = f"{account.name}\0{_fingerprint(account)}\0{account.private_key_file}"
+        cache_key = f"{account.name}\0{fingerprint(account)}\0{account.private_key_file}"
         signer = self._signers.get(cache_key)
         if signer is None:
             passphrase = None
@@ -150,76 +136,36 @@ class MarginService:
             self._signers[cache_key] = signer
         return signer
 
-    # -- preparing and gating ---------------------------------------------------------------
-
-    def request_key(self, entry: Endpoint, args: Mapping[str, Any], account: Account) -> str:
-        canonical = json.dumps({"a": account.name, "e": entry.name, "p": dict(args)}, sort_keys=True, default=repr)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+    # -- preparing and sending ---------------------------------------------------------------
 
     def prepare(self, entry: Endpoint, args: Mapping[str, Any], account: Account) -> PreparedRequest:
-        """Validate and build the exact request; a transaction's generated ids stay stable until it is sent."""
-        if not entry.transaction:
-            return self.prepare_fresh(entry, args, account)
-        key = self.request_key(entry, args, account)
-        return self.pending.get_or_make(key, lambda: self.prepare_fresh(entry, args, account))
+        """Validate `args` into the exact wire parameters (new client ids generated now, once per call)."""
+        params = tuple(build_wire_params(entry, args))
+        return PreparedRequest(account.name, account.environment, account.base_url, fingerprint(account), entry, params)
+
+    def rebound(self, request: PreparedRequest, account: Account) -> PreparedRequest:
+        """The same wire parameters against the account as it is now (its binding shows any change)."""
+        return PreparedRequest(
+            account.name, account.environment, account.base_url, fingerprint(account), request.entry, request.params
+        )
 
     def check_arguments(self, entry: Endpoint, supplied: Mapping[str, Any]) -> None:
         reject_unknown(entry, supplied, {"account"})
-
-    def gated(self, entry: Endpoint, account: Account) -> bool:
-        return needs_confirmation(entry, account.environment)
-
-    def question(self, request: PreparedRequest) -> str:
-        return preview_text(request)
-
-    def prepare_fresh(self, entry: Endpoint, args: Mapping[str, Any], account: Account) -> PreparedRequest:
-        """Validate `args` into the exact wire parameters (new client ids generated now)."""
-        params = tuple(build_wire_params(entry, args))
-        return PreparedRequest(
-            account.name, account.environment, account.base_url, _fingerprint(account), entry, params
-        )
-
-    def token_required(self, request: PreparedRequest) -> Outcome:
-        """No elicitation available: hand back a preview and a one-time token instead of sending."""
-        if self.confirm_mode == "elicitation":
-            return error_outcome(
-                ConfirmationError(
-                    "Not sent: this server requires the human to confirm mainnet transactions through the client's "
-                    "confirmation dialog (elicitation), and this client does not support it."
-                )
-            )
-        token = self.tokens.issue(request)
-        data = {
-            "status": "confirmation_required",
-            "preview": preview(request),
-            "token": token,
-            "expiresInSeconds": int(self.tokens.ttl),
-            "instructions": (
-                f"NOT SENT. Show this preview to the user and ask them to type {CONFIRM_WORD}. Only if they type it, "
-                f"call confirm_transaction with this token and their exact text. Never type {CONFIRM_WORD} yourself."
-            ),
-        }
-        text = preview_text(request) + f"\n\nconfirmation token: {token} (valid {int(self.tokens.ttl)} s, single use)"
-        return Outcome(data, is_error=False, text=f"NOT SENT - confirmation required.\n{text}")
-
-    def not_sent(self, reason: str) -> Outcome:
-        return error_outcome(ConfirmationError(f"Not sent: {reason}"))
-
-    # -- sending ----------------------------------------------------------------------------
 
     async def precheck(self, request: PreparedRequest, account: Account) -> None:
         """Operator limits and exchange filters: refuse before anyone is asked and before anything is signed."""
         await self.pretrade.check(request, account, self.credentials(account))
 
-    async def send(self, request: PreparedRequest, confirmed_by: str) -> Outcome:
+    async def send(self, request: PreparedRequest, account: Account, confirmed_by: str, *, checked: bool) -> Outcome:
+        """Sign and send; `checked` says the pre-trade checks already passed for exactly this request."""
         try:
-            account = self.resolve_account(request.account)
             creds = self.credentials(account)
-            try:
-                await self.pretrade.check(request, account, creds)
-            except McpToolError as refusal:
-                self.executor.record(request, confirmed_by, "refused", error=refusal)
-                raise
+            if not checked:
+                try:
+                    await self.pretrade.check(request, account, creds)
+                except McpToolError as refusal:
+                    self.executor.record(request, confirmed_by, "refused", error=refusal)
+                    raise
             data, response = await self.executor.execute(request, creds, confirmed_by)
         except McpToolError as error:
             log.info("%s on %s failed: %s", request.entry.endpoint_id, request.account, type(error).__name__)
@@ -236,31 +182,11 @@ class MarginService:
         log.info("%s on %s: HTTP %s", request.entry.endpoint_id, request.account, response.http_status)
         return Outcome(structured, meta=meta)
 
-    def not_sent_for(self, request: PreparedRequest, confirmed_by: str, reason: str) -> Outcome:
-        """A gate refusal of a prepared request: journalled like every transaction attempt."""
-        error = ConfirmationError(f"Not sent: {reason}")
-        self.executor.record(request, confirmed_by, "not_sent", error=error)
-        return error_outcome(error)
-
-    async def confirm(self, token: str, confirmation: str) -> Outcome:
-        """The token path: send exactly the previewed request once the human's CONFIRM arrives."""
-        try:
-            request = self.tokens.redeem(token, confirmation, self._rebuild)
-        except McpToolError as error:
-            return error_outcome(error)
-        return await self.send(request, "token")
-
-    def _rebuild(self, request: PreparedRequest) -> PreparedRequest:
-        account = self.resolve_account(request.account)
-        return PreparedRequest(
-            account.name,
-            account.environment,
-            account.base_url,
-            _fingerprint(account),
-            request.entry,
-            request.params,
-        )
+    async def read(self, entry: Endpoint, params: list[tuple[str, str]], account: Account) -> Any:
+        """A signed (or keyed) read for a preview or a lookup; raises McpToolError."""
+        response, _ = await self.executor.client.send(entry, params, self.credentials(account))
+        return jsonable(response.data)
 
 
-def _fingerprint(account: Account) -> str:
+def fingerprint(account: Account) -> str:
     return hashlib.sha256(account.api_key.reveal().encode()).hexdigest()[:16]

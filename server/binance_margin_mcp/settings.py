@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-ConfirmMode = Literal["auto", "elicitation"]
+ConfirmMode = Literal["auto", "elicitation", "browser", "totp", "token"]
+CONFIRM_MODES: tuple[str, ...] = ("auto", "elicitation", "browser", "totp", "token")
 TOOLS_MD_ENV = "BINANCE_MARGIN_TOOLS_MD"
 
 
@@ -37,6 +38,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     confirm_mode: ConfirmMode = "auto"
+    approval_wait: float = 45.0  # seconds a tool call waits for the approval page's decision
+    open_browser: bool = False  # open the approval page in the default browser (the CLI turns it on)
     allow_insecure_tools_md: bool = False
     log_level: str = "WARNING"
     # Where paper state persists; ":memory:" (the library default, used by tests) keeps nothing.
