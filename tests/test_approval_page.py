@@ -106,7 +106,7 @@ async def test_get_shows_the_servers_own_preview_and_decides_nothing(gate, page,
         assert 'name="decision" value="approve"' in response.text
         assert 'name="decision" value="reject"' in response.text
         assert f'name="csrf" value="{approval.csrf}"' in response.text
-        assert "the AI agent cannot see or submit this page" in response.text
+        assert "the AI agent cannot use your browser" in response.text
     assert approval.state is State.PENDING
 
 

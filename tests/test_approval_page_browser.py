@@ -102,8 +102,6 @@ async def test_typing_confirm_and_clicking_approve_approves(gate, approval_page,
     await tab.goto(approval_page.url_for(approval))
     assert await tab.title() == "Approve a Binance Margin transaction"
     assert "newClientOrderId = agent-7Qm2xK9pLw4Rt8Vb" in await tab.inner_text("pre")
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        await tab.screenshot(path=str(SCREENSHOT), full_page=True)
     assert approval.state is State.PENDING  # showing the page decided nothing
     await tab.fill("input[name=confirmation]", "CONFIRM")
     async with tab.expect_navigation():
@@ -136,3 +134,52 @@ async def test_a_form_on_another_page_in_the_same_browser_cannot_approve(gate, a
         await tab.click("button")
     assert "Refused" in await tab.inner_text("body")
     assert approval.state is State.PENDING
+
+
+async def test_an_order_through_mcp_is_sent_once_after_the_human_approves_in_chromium(fake, tools_md, tmp_path):
+    """End to end: an MCP client without a dialog orders on Mainnet, the server opens its page, Chromium types
+    CONFIRM and clicks Approve, and the waiting tool call sends exactly one order to the exchange."""
+    import asyncio
+
+    from mcp import Client
+    from playwright.async_api import async_playwright
+
+    from binance_margin_mcp.adapter import build_mcp_server
+    from binance_margin_mcp.app import build_pipeline, build_service
+    from binance_margin_mcp.settings import Settings
+
+    fake.respond("POST", "/sapi/v1/margin/order", {"orderId": 99, "status": "NEW"})
+    fake.add_route("GET", "/api/v3/ticker/price")
+    fake.respond("GET", "/api/v3/ticker/price", {"symbol": "BTCUSDT", "price": "64250.10"})
+    settings = Settings(tools_md=tools_md, journal_path=str(tmp_path / "journal.jsonl"), approval_wait=20)
+    pipeline = build_pipeline(build_service(settings, http_transport=fake.transport()), settings)
+    opened: list[str] = []
+    pipeline.open_browser = opened.append  # what the server would open in the default browser
+    order = {
+        "symbol": "BTCUSDT",
+        "side": "BUY",
+        "type": "LIMIT",
+        "quantity": "0.001",
+        "price": "64000",
+        "timeInForce": "GTC",
+        "sideEffectType": "MARGIN_BUY",
+    }
+    async with async_playwright() as playwright, Client(build_mcp_server(pipeline)) as client:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        call = asyncio.create_task(client.call_tool("create_margin_order", order))
+        while not opened:
+            assert not call.done(), call.result()
+            await asyncio.sleep(0.02)
+        tab = await (await chromium.new_context(viewport={"width": 900, "height": 760})).new_page()
+        await tab.goto(opened[0])
+        assert "POST /sapi/v1/margin/order" in await tab.inner_text("pre")
+        if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+            await tab.screenshot(path=str(SCREENSHOT), full_page=True)
+        assert [r for r in fake.requests if r.path == "/sapi/v1/margin/order"] == []
+        await tab.fill("input[name=confirmation]", "CONFIRM")
+        async with tab.expect_navigation():
+            await tab.click("button[value=approve]")
+        result = await asyncio.wait_for(call, 20)
+        await chromium.close()
+    assert not result.is_error and result.structured_content == {"orderId": 99, "status": "NEW"}
+    assert len([r for r in fake.requests if r.method == "POST" and r.path == "/sapi/v1/margin/order"]) == 1

@@ -464,3 +464,41 @@ async def test_a_limit_tightened_while_the_approval_waits_is_applied_at_send(con
         result = await client.call_tool("confirm_transaction", {"approvalId": pending["approvalId"]})
     assert result.is_error and "Max Order Notional" in text_of(result)
     assert writes(fake, ORDER_PATH) == []
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_url_mode_elicitation_opens_the_page_and_the_call_sends_after_approval(connect, fake, mode):
+    """--confirm-mode browser with a client that opens URLs: the client is asked to open the page (URL-mode
+    elicitation), the human approves there, and the same call sends the order once."""
+    fake.respond("POST", ORDER_PATH, {"orderId": 31})
+    asked: list = []
+
+    async def human_opens_the_link(context, params):
+        asked.append(params)
+        if getattr(params, "mode", None) != "url":
+            return ElicitResult(action="decline")
+        # The human's browser, not the agent: approve on the page, then the client reports the link was opened.
+        asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(approve_in_browser(params.url)))
+        return ElicitResult(action="accept")
+
+    async with connect(mode=mode, elicitor=human_opens_the_link, confirm_mode="browser", approval_wait=10) as client:
+        result = await client.call_tool("create_margin_order", ORDER)
+    assert [getattr(p, "mode", None) for p in asked] == ["url"]
+    assert asked[0].url.startswith("http://127.0.0.1:")
+    assert not result.is_error, text_of(result)
+    assert len(writes(fake, ORDER_PATH)) == 1
+
+
+async def test_waiting_for_the_page_reports_progress_then_answers_pending(connect, fake):
+    """While the call waits for the page it sends progress notifications; undecided, it answers approval_pending."""
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    async with connect(approval_wait=0.5) as client:
+        _PIPELINES[-1].progress_every = 0.1
+        result = await client.call_tool("create_margin_order", ORDER, progress_callback=on_progress)
+    assert result.structured_content["status"] == "approval_pending"
+    assert len(seen) >= 2 and all(total == 0.5 and "approval" in (message or "") for _, total, message in seen)
+    assert writes(fake, ORDER_PATH) == []

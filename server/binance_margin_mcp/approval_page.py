@@ -33,7 +33,7 @@ from binance_margin_mcp.gate import CONFIRM_WORD, Approval, Channel, Gate, GateR
 logger = logging.getLogger("binance_margin_mcp.approval_page")
 
 TITLE = "Approve a Binance Margin transaction"
-FOOTER = "Only you can approve this: the AI agent cannot see or submit this page."
+FOOTER = "Only you can approve this: the AI agent cannot use your browser, and only this page's own form approves."
 MAX_FORM_BYTES = 8 * 1024  # the form holds three short fields; anything bigger is not our page's
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "

@@ -75,6 +75,7 @@ class Pipeline:
         self.open_browser = open_browser
         self.approval_wait = approval_wait
         self._check_code = check_code
+        self.progress_every = PROGRESS_EVERY_SECONDS
         self._events: dict[str, asyncio.Event] = {}
         gate.on_decided = self.on_decided
         # Pre-trade checks passed, per request binding, with the account limits they were checked against:
@@ -236,7 +237,7 @@ class Pipeline:
                 if left <= 0:
                     break
                 try:
-                    await asyncio.wait_for(event.wait(), min(left, PROGRESS_EVERY_SECONDS))
+                    await asyncio.wait_for(event.wait(), min(left, self.progress_every))
                 except TimeoutError:
                     if progress is not None:
                         await progress(loop.time() - started, limit, "waiting for the human's approval")
