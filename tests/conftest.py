@@ -161,6 +161,11 @@ def connect(fake: FakeBinance, tools_md: Path, clock: Clock, sleeps: Sleeps, jou
     return _connect
 
 
+def text_of(result: Any) -> str:
+    """The text blocks of a tool result, joined."""
+    return "\n".join(block.text for block in result.content if hasattr(block, "text"))
+
+
 def assert_no_secret(text: str) -> None:
     """No full key or secret, and no 8+ character fragment of one, appears in `text`."""
     for secret in ALL_SECRETS:

@@ -10,11 +10,16 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from conftest import MAIN_KEY, MAIN_SECRET, TEST_KEY, TEST_SECRET, account_block, assert_no_secret, write_tools_md
-
-
-def text_of(result) -> str:
-    return "\n".join(block.text for block in result.content if hasattr(block, "text"))
+from conftest import (
+    MAIN_KEY,
+    MAIN_SECRET,
+    TEST_KEY,
+    TEST_SECRET,
+    account_block,
+    assert_no_secret,
+    text_of,
+    write_tools_md,
+)
 
 
 async def test_list_accounts_shows_names_and_environments_only(connect):

@@ -8,7 +8,7 @@ import pytest
 
 from binance_margin_mcp.gate import TOKEN_TTL_SECONDS
 
-from conftest import TEST_KEY, TEST_SECRET, Elicitor, account_block, assert_no_secret, write_tools_md
+from conftest import TEST_KEY, TEST_SECRET, Elicitor, account_block, assert_no_secret, text_of, write_tools_md
 
 ORDER = {
     "symbol": "BTCUSDT",
@@ -25,10 +25,6 @@ MODES = ["auto", "legacy"]  # 2026-07-28 (input_required rounds) and 2025-11-25 
 
 def orders_sent(fake) -> list:
     return [r for r in fake.requests if r.method == "POST" and r.path == ORDER_PATH]
-
-
-def text_of(result) -> str:
-    return "\n".join(block.text for block in result.content if hasattr(block, "text"))
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -26,6 +26,7 @@ from conftest import (
     Elicitor,
     account_block,
     assert_no_secret,
+    text_of,
     write_tools_md,
 )
 
@@ -40,10 +41,6 @@ ORDER = {
 BORROW = {"asset": "USDT", "amount": "100", "type": "BORROW", "isIsolated": "FALSE"}
 ORDER_PATH = "/sapi/v1/margin/order"
 BORROW_PATH = "/sapi/v1/margin/borrow-repay"
-
-
-def text_of(result) -> str:
-    return "\n".join(block.text for block in result.content if hasattr(block, "text"))
 
 
 def writes(fake, path: str) -> list:
@@ -396,42 +393,14 @@ async def test_totp_mode_refuses_an_account_that_is_not_enrolled(connect, fake):
 
 async def test_over_http_session_b_cannot_use_session_a_approval(fake, tools_md, journal_path):
     """Streamable HTTP with the bearer token: an approval issued to one Mcp-Session-Id is unknown to another."""
-    import threading
-    import time
-
     import httpx2
-    import uvicorn
     from mcp.client.streamable_http import streamable_http_client
 
-    from binance_margin_mcp.http_app import build_http_app
-    from binance_margin_mcp.http_auth import HttpPolicy
-    from test_http_auth import TOKEN, free_port, token_file
+    from test_http_auth import TOKEN, serving
 
     fake.respond("POST", ORDER_PATH, {"orderId": 21})
-    host = "127.0.0.1"
-    port = free_port(host)
-    settings = Settings(
-        tools_md=tools_md,
-        transport="http",
-        host=host,
-        port=port,
-        http_token_file=str(token_file(tools_md.parent)),
-        journal_path=str(journal_path),
-        approval_wait=0.2,
-    )
-    app = build_http_app(
-        build_server(settings, http_transport=fake.transport()), HttpPolicy.from_settings(settings, {})
-    )
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 5
-    while not server.started:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.01)
-    url = f"http://{host}:{port}/mcp"
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    try:
+    with serving(tools_md, "127.0.0.1", fake.transport(), journal_path=str(journal_path), approval_wait=0.2) as url:
         async with (
             httpx2.AsyncClient(headers=auth) as http_a,
             httpx2.AsyncClient(headers=auth) as http_b,
@@ -446,9 +415,6 @@ async def test_over_http_session_b_cannot_use_session_a_approval(fake, tools_md,
             assert writes(fake, ORDER_PATH) == []
             own = await a.call_tool("confirm_transaction", {"approvalId": pending["approvalId"]})
             assert not own.is_error, text_of(own)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
     assert len(writes(fake, ORDER_PATH)) == 1
 
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import httpx2
@@ -58,7 +59,7 @@ def token_file(directory: Path, token: str = TOKEN, mode: int = 0o600) -> Path:
 
 
 @contextmanager
-def serving(tools_md: Path, host: str = "127.0.0.2") -> Iterator[str]:
+def serving(tools_md: Path, host: str = "127.0.0.2", http_transport: Any = None, **overrides: Any) -> Iterator[str]:
     """The real HTTP app (Host/Origin + bearer + MCP) on uvicorn in a thread; yields the /mcp URL."""
     port = free_port(host)
     settings = Settings(
@@ -67,9 +68,11 @@ def serving(tools_md: Path, host: str = "127.0.0.2") -> Iterator[str]:
         host=host,
         port=port,
         http_token_file=str(token_file(tools_md.parent)),
+        **overrides,
     )
     policy = HttpPolicy.from_settings(settings, {})
-    config = uvicorn.Config(build_http_app(build_server(settings), policy), host=host, port=port, log_level="error")
+    mcp_server = build_server(settings, http_transport=http_transport)
+    config = uvicorn.Config(build_http_app(mcp_server, policy), host=host, port=port, log_level="error")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
