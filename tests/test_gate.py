@@ -241,3 +241,29 @@ async def test_mainnet_listen_keys_are_journalled_but_not_gated(connect, fake, j
         ("DELETE " + path, "Mainnet", "not_required", "sent"),
     ]
     assert "LK" * 30 not in journal_path.read_text()  # the listen key itself is kept masked
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_confirmed_order_resolves_the_account_twice_and_checks_once(connect, fake, mode, monkeypatch):
+    """One pipeline: the account is read once to prepare and once to re-check at send; pre-trade runs once."""
+    from binance_margin_mcp.credentials import ToolsMdStore
+    from binance_margin_mcp.pretrade import PreTrade
+
+    counts = {"load": 0, "check": 0}
+    load, check = ToolsMdStore.load, PreTrade.check
+
+    def counting_load(self):
+        counts["load"] += 1
+        return load(self)
+
+    async def counting_check(self, *args):
+        counts["check"] += 1
+        return await check(self, *args)
+
+    monkeypatch.setattr(ToolsMdStore, "load", counting_load)
+    monkeypatch.setattr(PreTrade, "check", counting_check)
+    fake.respond("POST", ORDER_PATH, {"orderId": 1})
+    async with connect(mode=mode, elicitor=Elicitor()) as client:
+        result = await client.call_tool("create_margin_order", ORDER)
+    assert not result.is_error
+    assert counts == {"load": 2, "check": 1}
