@@ -93,8 +93,10 @@ async def test_orders_within_the_limits_go_through(connect, fake, tmp_path):
     """The same limits let a compliant order pass (after CONFIRM)."""
     extra = "- Allowed Symbols: BTCUSDT\n- Max Order Notional: 100 USDT\n- Max Borrow: BTC 0.05\n"
     path = write_tools_md(tmp_path / "T.md", [account_block("main", MAIN_KEY, MAIN_SECRET, "Mainnet") + extra])
+    fake.add_route("GET", "/api/v3/ticker/price")
+    fake.respond("GET", "/api/v3/ticker/price", {"symbol": "BTCUSDT", "price": "58000"})
     async with connect(elicitor=Elicitor("accept", "CONFIRM"), path=path) as client:
-        result = await client.call_tool("create_margin_order", ORDER)  # 0.001 x 59000 = 59 USDT
+        result = await client.call_tool("create_margin_order", ORDER)  # 0.001 x max(59000, 58000) = 59 USDT
     assert not result.is_error, text_of(result)
 
 

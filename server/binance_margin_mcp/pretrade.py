@@ -1,6 +1,7 @@
 """Checks a transaction must pass before anyone is asked to confirm it and before it is signed.
 
-Operator switches and per-account limits, then the symbol's exchangeInfo filters (cached) for orders.
+Operator switches and per-account limits, then the symbol's exchangeInfo filters (cached) for orders; the market
+data and account balances the limits need are read here (the rules themselves are in operator_limits).
 """
 
 from __future__ import annotations
@@ -10,10 +11,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from binance_margin_mcp.catalog import CATALOG, Endpoint
+from binance_margin_mcp.catalog.model import PositionReads
 from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.credentials import Account
 from binance_margin_mcp.errors import ApiError, InvalidArguments, McpToolError
-from binance_margin_mcp.operator_limits import LimitRefused, check_notional, check_static, parse_or_refuse
+from binance_margin_mcp.operator_limits import (
+    AccountLimits,
+    Holding,
+    LimitRefused,
+    blocking_refusal,
+    check_borrow,
+    check_notional,
+    closing_problem,
+    parse_or_refuse,
+)
 from binance_margin_mcp.params import build_wire_params
 from binance_margin_mcp.prepared import PreparedRequest
 from binance_margin_mcp.spot_endpoints import EXCHANGE_INFO, TICKER_PRICE
@@ -59,9 +70,10 @@ class MarketData:
         async def fetch() -> Decimal | None:
             try:
                 response, _ = await self.client.send(TICKER_PRICE, [("symbol", symbol)], creds.unsigned())
-                return Decimal(str(response.data["price"]))
+                price = Decimal(str(response.data["price"]))
             except (ApiError, KeyError, TypeError, InvalidOperation):
-                return None  # no ticker for that pair: checks that need a last price are skipped
+                return None  # no ticker for that pair: filter checks that need it are skipped, limits refuse
+            return price if price.is_finite() and price > 0 else None
 
         return await self._fresh(self._prices, (creds.base_url, symbol), PRICE_TTL_MS, fetch)
 
@@ -74,6 +86,27 @@ class MarketData:
         except McpToolError:
             return None  # the order itself will meet the same trouble; the exchange still enforces the limit
         return len(response.data) if isinstance(response.data, list) else None
+
+    async def holdings(
+        self, creds: Credentials, reads: PositionReads, params: dict[str, str], assets: tuple[str, str]
+    ) -> list[Holding | None]:
+        """The account's balances of `assets` (cross, or the isolated pair in params); None where unreadable."""
+        isolated, symbol = params.get("isIsolated") == "TRUE", params.get("symbol", "")
+        entry = CATALOG[reads.isolated if isolated else reads.cross]
+        try:
+            response, _ = await self.client.send(
+                entry, build_wire_params(entry, {"symbols": symbol} if isolated else {}), creds
+            )
+        except McpToolError:
+            return [None for _ in assets]  # fail closed: without balances nothing counts as a pure close
+        data = response.data if isinstance(response.data, dict) else {}
+        if isolated:
+            pairs = [p for p in data.get("assets") or [] if isinstance(p, dict) and p.get("symbol") == symbol]
+            rows = [p.get(side) for p in pairs[:1] for side in ("baseAsset", "quoteAsset")]
+        else:
+            rows = data.get("userAssets") or []
+        by_asset = {row.get("asset"): row for row in rows if isinstance(row, dict)}
+        return [Holding.read(by_asset.get(asset)) for asset in assets]
 
 
 class PreTrade:
@@ -95,7 +128,8 @@ class PreTrade:
                 switch.flag,
             )
         limits = parse_or_refuse(account.name, account.limits)
-        check_static(account.name, limits, entry, params)
+        await self._unless_risk_reducing(account.name, limits, entry, params, creds)
+        check_borrow(account.name, limits, entry, params)
         shape = entry.order_shape
         if shape is None:
             return
@@ -113,35 +147,33 @@ class PreTrade:
         if violations:
             raise InvalidArguments(format_violations(violations), violations[0].param)
         if limits.max_order_notional is not None:
-            values = await self._leg_values(entry, params, info, last, limits.max_order_notional[1], creds)
-            check_notional(account.name, limits, values)
+            rate = await self._rate(info["quoteAsset"], limits.max_order_notional[1], creds)
+            check_notional(account.name, limits, shape, order_legs(entry, params), last, rate)
 
-    async def _leg_values(
-        self,
-        entry: Endpoint,
-        params: dict[str, str],
-        info: dict[str, Any],
-        last: Decimal | None,
-        asset: str,
-        creds: Credentials,
-    ) -> list[tuple[str, Decimal]]:
-        """Each leg's value in the limit's asset; unknown values refuse (a limit must never be skipped)."""
-        rate = await self._rate(info["quoteAsset"], asset, creds)
-        values = []
-        for leg in order_legs(entry, params):
-            if leg.quoteOrderQty is not None:
-                value = leg.quoteOrderQty
-            else:
-                price = leg.price or leg.stopPrice or last
-                if price is None or leg.quantity is None:
-                    raise LimitRefused(
-                        "Not sent: the order's value cannot be worked out (no price available), so "
-                        "the Max Order Notional limit cannot be checked.",
-                        "Max Order Notional",
-                    )
-                value = price * leg.quantity
-            values.append((leg.label, value * rate))
-        return values
+    async def _unless_risk_reducing(
+        self, account: str, limits: AccountLimits, entry: Endpoint, params: dict[str, str], creds: Credentials
+    ) -> None:
+        """Trading: disabled and Allowed Symbols refuse, unless the catalog declares the request risk-reducing."""
+        if blocking_refusal(account, limits, params) is None:
+            return
+        why_not = await self._why_not_risk_reducing(entry, params, creds)
+        refusal = None if why_not is None else blocking_refusal(account, limits, params, why_not)
+        if refusal is not None:
+            raise refusal
+
+    async def _why_not_risk_reducing(self, entry: Endpoint, params: dict[str, str], creds: Credentials) -> str | None:
+        """None when the request can only lower risk; otherwise why not ("" when its endpoint never does)."""
+        reduction = entry.reduces_risk
+        if reduction is None or not reduction.holds(params):
+            return ""
+        if reduction.position is None:
+            return None
+        info = await self.market.symbol_info(creds, params["symbol"])
+        if info is None:
+            return "exchangeInfo does not list its symbol"
+        assets = (str(info.get("baseAsset")), str(info.get("quoteAsset")))
+        base, quote = await self.market.holdings(creds, reduction.position, params, assets)
+        return closing_problem(order_legs(entry, params), base, quote)
 
     async def _rate(self, quote: str, asset: str, creds: Credentials) -> Decimal:
         if quote == asset:

@@ -23,9 +23,11 @@ from binance_margin_mcp.catalog.model import (
     OrderShape,
     Param,
     ParamType,
+    PositionReads,
     ReconcileById,
     ReconcileByRecords,
     ReconcileSpec,
+    RiskReduction,
     Security,
     Weight,
     parse_params,
@@ -144,6 +146,7 @@ def _endpoint(
     reconcile: ReconcileSpec | None = None,
     loan: LoanSpec | None = None,
     enabled_by: OperatorSwitch | None = None,
+    reduces_risk: RiskReduction | None = None,
 ) -> Endpoint:
     """Build one entry; the description is `about` plus the sentences every entry shares."""
     sentences = [about]
@@ -173,6 +176,7 @@ def _endpoint(
         reconcile=reconcile,
         loan=loan,
         enabled_by=enabled_by,
+        reduces_risk=reduces_risk,
     )
 
 
@@ -218,8 +222,10 @@ def _pending_leg(label: str, prefix: str) -> LegShape:
     )
 
 
-def _order_shape(kind: OrderKind, *legs: LegShape, list_flag: str | None = None) -> OrderShape:
-    return OrderShape(kind, legs, open_orders="get_open_margin_orders", list_flag=list_flag)
+def _order_shape(
+    kind: OrderKind, *legs: LegShape, list_flag: str | None = None, alternatives: tuple[int, ...] = ()
+) -> OrderShape:
+    return OrderShape(kind, legs, "get_open_margin_orders", list_flag, alternatives)
 
 
 _SINGLE_SHAPE = _order_shape(OrderKind.SINGLE, _leg("order", **{f: f for f in LEG_FIELDS}))
@@ -245,6 +251,7 @@ _OCO_SHAPE = _order_shape(
         icebergQty="stopIcebergQty",
     ),
     list_flag="ocoAllowed",
+    alternatives=(0, 1),  # one-cancels-the-other: only one leg fills
 )
 _OTO_SHAPE = _order_shape(
     OrderKind.OTO, _working_leg(), _pending_leg("pending order", "pending"), list_flag="otoAllowed"
@@ -255,6 +262,7 @@ _OTOCO_SHAPE = _order_shape(
     _pending_leg("pending above", "pendingAbove"),
     _pending_leg("pending below", "pendingBelow"),
     list_flag="otoAllowed",
+    alternatives=(1, 2),  # the pending pair is an OCO; the working order fills as well
 )
 
 # A new order or list is found by the client id it was given (always sent: the agent- id is stamped).
@@ -263,6 +271,14 @@ _FIND_NEW_ORDER = ReconcileById(
 )
 _FIND_NEW_LIST = ReconcileById(
     "get_margin_order_list", "order list", "listOrderStatus", created_id=("listClientOrderId", "origClientOrderId")
+)
+
+# Requests that can only lower risk, which `Trading: disabled` and `Allowed Symbols` never block: cancels (no fill,
+# no loan can follow from them), repayments, and an AUTO_REPAY order proven to be a pure close (operator_limits).
+_ALWAYS_REDUCES_RISK = RiskReduction()
+_CLOSES_POSITION = RiskReduction(
+    when=(("sideEffectType", ("AUTO_REPAY",)),),
+    position=PositionReads(cross="get_cross_margin_account", isolated="get_isolated_margin_account"),
 )
 
 # --------------------------------------------------------------------------------------------
@@ -500,6 +516,7 @@ _BORROW_REPAY: tuple[Endpoint, ...] = (
         # No client id: the outcome is found among the borrow/repay records by asset, amount and time.
         loan=LoanSpec(asset="asset", amount="amount", direction="type"),
         reconcile=ReconcileByRecords("get_borrow_repay_records"),
+        reduces_risk=RiskReduction(when=(("type", ("REPAY",)),)),
     ),
     _borrow_repay(
         "get_margin_interest_history",
@@ -859,6 +876,7 @@ _TRADE: tuple[Endpoint, ...] = (
             },
         ),
         transaction=True,
+        reduces_risk=_ALWAYS_REDUCES_RISK,
     ),
     _trade(
         "get_liquidation_loan_repay_history",
@@ -966,6 +984,7 @@ _TRADE: tuple[Endpoint, ...] = (
         ),
         transaction=True,
         idempotent=True,
+        reduces_risk=_ALWAYS_REDUCES_RISK,
     ),
     _trade(
         "get_open_margin_orders",
@@ -1009,6 +1028,7 @@ _TRADE: tuple[Endpoint, ...] = (
             "status",
             refs=(("orderId", "orderId"), ("origClientOrderId", "origClientOrderId")),
         ),
+        reduces_risk=_ALWAYS_REDUCES_RISK,
     ),
     _trade(
         "get_margin_order",
@@ -1060,6 +1080,7 @@ _TRADE: tuple[Endpoint, ...] = (
         transaction=True,
         order_shape=_SINGLE_SHAPE,
         reconcile=_FIND_NEW_ORDER,
+        reduces_risk=_CLOSES_POSITION,
     ),
     _trade(
         "create_margin_oco_order",
@@ -1214,6 +1235,7 @@ _TRADE: tuple[Endpoint, ...] = (
             "listOrderStatus",
             refs=(("orderListId", "orderListId"), ("listClientOrderId", "origClientOrderId")),
         ),
+        reduces_risk=_ALWAYS_REDUCES_RISK,
     ),
     _trade(
         "get_margin_order_list",

@@ -141,6 +141,18 @@ class OrderShape:
     legs: tuple[LegShape, ...]
     open_orders: str  # read tool listing the symbol's open orders (counted against MAX_NUM_ORDERS)
     list_flag: str | None = None  # exchangeInfo flag that must not be false (ocoAllowed, otoAllowed)
+    # Indexes of legs of which at most one can ever execute (an OCO pair: the fill of one cancels the other).
+    # Every other leg can execute together with the rest, so Max Order Notional adds it in full.
+    alternatives: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.alternatives and (len(self.alternatives) < 2 or max(self.alternatives) >= len(self.legs)):
+            raise ValueError(f"{self.kind}: alternatives {self.alternatives} must name at least two legs")
+
+    def executable_together(self) -> tuple[tuple[int, ...], ...]:
+        """Groups of leg indexes: every group can execute, but only one leg of each group (worst case: the largest)."""
+        rest = tuple((i,) for i in range(len(self.legs)) if i not in self.alternatives)
+        return rest + ((self.alternatives,) if self.alternatives else ())
 
 
 @dataclass(frozen=True)
@@ -180,6 +192,30 @@ ReconcileSpec = ReconcileById | ReconcileByRecords
 
 
 @dataclass(frozen=True)
+class PositionReads:
+    """The read tools that show an account's balances per asset: cross margin (userAssets) and isolated pairs."""
+
+    cross: str  # read tool answering {"userAssets": [{asset, free, locked, borrowed, interest, ...}]}
+    isolated: str  # read tool taking `symbols`, answering {"assets": [{symbol, baseAsset, quoteAsset}]}
+
+
+@dataclass(frozen=True)
+class RiskReduction:
+    """A transaction that can only lower risk: `Trading: disabled` and `Allowed Symbols` never block it.
+
+    `when` = (wire parameter, accepted values) pairs that must all hold (e.g. type REPAY); empty: always (a cancel).
+    `position` is set on an order endpoint: the exemption then also needs the order to be a pure close, proved
+    against the account's balances read with these tools (operator_limits defines the rule; a failed read refuses).
+    """
+
+    when: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    position: PositionReads | None = None
+
+    def holds(self, params: Mapping[str, str]) -> bool:
+        return all(params.get(name) in values for name, values in self.when)
+
+
+@dataclass(frozen=True)
 class OperatorSwitch:
     """An operator flag without which the server refuses an endpoint, and the Settings field it sets."""
 
@@ -210,6 +246,7 @@ class Endpoint:
     reconcile: ReconcileSpec | None = None  # how an unknown outcome is looked up; None: it cannot be
     loan: LoanSpec | None = None  # set where the request itself borrows or repays
     enabled_by: OperatorSwitch | None = None  # off unless the operator sets this switch
+    reduces_risk: RiskReduction | None = None  # never blocked by Trading: disabled / Allowed Symbols when it holds
 
     @property
     def read_only(self) -> bool:
