@@ -49,6 +49,7 @@ async def test_add_account_reads_a_credentials_file_and_answers_masked(connect, 
     """add_account takes a file path (key line 1, secret line 2), writes TOOLS.md 0600, answers masked."""
     creds = tmp_path / "new.txt"
     creds.write_text(f"{TEST_KEY}\n{TEST_SECRET}\n")
+    creds.chmod(0o600)
     path = tmp_path / "fresh" / "TOOLS.md"
     async with connect(path=path) as client:
         added = await client.call_tool(
@@ -106,7 +107,7 @@ async def test_missing_tools_md_means_the_built_in_paper_account(connect, tmp_pa
     async with connect(path=tmp_path / "absent" / "TOOLS.md") as client:
         listed = await client.call_tool("list_accounts", {})
         used = await client.call_tool("get_cross_margin_account", {})
-    assert text_of(listed) == "Binance Accounts:\npaper (Paper)"
+    assert text_of(listed) == "Binance Accounts:\npaper (Paper)\n(built-in paper account: no accounts in TOOLS.md)"
     assert not used.is_error, text_of(used)
     free = {a["asset"]: a["free"] for a in used.structured_content["userAssets"]}
     assert (Decimal(free["USDT"]), Decimal(free["BTC"])) == (Decimal("10000"), Decimal("0.1"))
@@ -164,11 +165,12 @@ async def test_add_account_refuses_a_file_that_is_not_binance_credentials(connec
     """Pointing add_account at some other file shows nothing of it: no masked fragment, nothing added."""
     other = tmp_path / "passwd"
     other.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n")
+    other.chmod(0o600)  # private and ours: only its shape is wrong
     async with connect() as client:
         result = await client.call_tool(
             "add_account", {"name": "oops", "environment": "Testnet", "credentials_file": str(other)}
         )
         listed = await client.call_tool("list_accounts", {})
-    assert result.is_error and "does not look like Binance credentials" in text_of(result)
+    assert result.is_error and "credentials_file must be a regular file you own" in text_of(result)
     assert "root" not in text_of(result) and "bash" not in text_of(result)
     assert "oops" not in text_of(listed)

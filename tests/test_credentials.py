@@ -15,7 +15,9 @@ import pytest
 
 from binance_margin_mcp import credentials
 from binance_margin_mcp.credentials import (
+    CREDENTIALS_RULE,
     DEFAULT_BASE_URLS,
+    PEM_RULE,
     Account,
     LoadResult,
     Secret,
@@ -31,7 +33,7 @@ MAIN_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 MAIN_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 ED_KEY = "EdKeyAAAAbbbbCCCCddddEEEEffffGGGGhhhhIIIIjjjjKKKKllllMMMMnnnn1234"
 NEW_KEY = "NewKeyZZZZyyyyXXXXwwwwVVVVuuuuTTTTssssRRRRqqqqPPPPooooNNNNmm5678"
-NEW_SECRET = "NewSecretQQQQppppOOOOnnnnMMMMllllKKKKjjjjIIIIhhhhGGGGffffEEEaws1x"
+NEW_SECRET = "NewSecretQQQQppppOOOOnnnnMMMMllllKKKKjjjjIIIIhhhhGGGGfffEEEaws1x"
 ALL_SECRETS = (MAIN_KEY, MAIN_SECRET, ED_KEY, NEW_KEY, NEW_SECRET)
 
 EXAMPLE = f"""# My tools
@@ -74,12 +76,14 @@ def write_tools(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
 def write_creds(tmp_path: Path, *lines: str, name: str = "creds.txt") -> Path:
     path = tmp_path / name
     path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
     return path
 
 
 def write_pem(tmp_path: Path, body: str = "PRIVATE KEY", name: str = "key.pem") -> Path:
     path = tmp_path / name
     path.write_text(f"-----BEGIN {body}-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END {body}-----\n")
+    path.chmod(0o600)
     return path
 
 
@@ -458,7 +462,7 @@ def test_an_added_hmac_account_loads_back_identically(tmp_path, caplog):
         )
     assert "added account 'new.acct' (Testnet, HMAC)" in caplog.text
     assert_no_secret(caplog.text)
-    assert store.load() == LoadResult({"new.acct": added}, [])
+    assert store.load() == LoadResult({"new.acct": added}, [], ("new.acct",))
     assert (added.environment, added.signing, added.description) == ("Testnet", "HMAC", "Bot 1")
     assert added.api_key.reveal() == NEW_KEY and added.secret == Secret(NEW_SECRET)
     assert added.masked()["secret"] == "...aws1x"
@@ -536,16 +540,17 @@ def test_add_keeps_crlf_line_endings_and_creates_a_missing_section(tmp_path):
         ({"base_url": "https://evil.example"}, "not an official"),
         ({"base_url": "https://api.binance.com", "environment": "Testnet"}, "Environment is Testnet"),
         ({"credentials_file": None}, "credentials_file is required"),
-        ({"credentials_file": "missing.txt"}, "does not exist"),
-        ({"credentials_file": "."}, "cannot be read"),
-        ({"credentials_file": "key-only.txt"}, "the secret on line 2"),
-        ({"credentials_file": "bad-key.txt"}, "printable ASCII"),
+        ({"credentials_file": "missing.txt"}, CREDENTIALS_RULE),
+        ({"credentials_file": "."}, CREDENTIALS_RULE),
+        ({"credentials_file": "key-only.txt"}, CREDENTIALS_RULE),
+        ({"credentials_file": "bad-key.txt"}, CREDENTIALS_RULE),
         ({"description": "two\nlines"}, "single line"),
         ({"private_key_file": "key.pem"}, "only for RSA or Ed25519"),
         ({"signing": "RSA"}, "private_key_file"),
-        ({"signing": "RSA", "private_key_file": "missing.pem"}, "does not exist"),
-        ({"signing": "RSA", "private_key_file": "creds.txt"}, "not a PEM file"),
-        ({"signing": "RSA", "private_key_file": "pub.pem"}, "public key"),
+        ({"signing": "RSA", "private_key_file": "key.pem"}, CREDENTIALS_RULE),  # line 2 is not for RSA
+        ({"signing": "RSA", "credentials_file": "key-only.txt", "private_key_file": "missing.pem"}, PEM_RULE),
+        ({"signing": "RSA", "credentials_file": "key-only.txt", "private_key_file": "creds.txt"}, PEM_RULE),
+        ({"signing": "RSA", "credentials_file": "key-only.txt", "private_key_file": "pub.pem"}, PEM_RULE),
         (
             {"signing": "RSA", "private_key_file": "key.pem", "passphrase_env": "hunter 2"},
             "NAME of an environment",
@@ -630,7 +635,7 @@ def test_a_group_or_world_readable_file_is_refused_unless_overridden(tmp_path):
     path = write_tools(tmp_path, EXAMPLE, mode=0o640)
     with pytest.raises(AccountError) as info:
         ToolsMdStore(path).load()
-    assert f"chmod 600 {path}" in info.value.message
+    assert "chmod 600" in info.value.message and str(tmp_path) not in info.value.message
     assert_no_secret(info.value.message)
     assert list(ToolsMdStore(path, allow_insecure_permissions=True).load().accounts) == ["main", "ed-key"]
 

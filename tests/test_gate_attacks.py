@@ -266,7 +266,7 @@ async def test_approvals_belong_to_the_session_that_asked(fake, tools_md, journa
 async def test_the_agent_cannot_add_or_remove_mainnet_accounts_alone(connect, fake, tools_md, tmp_path):
     """Adding or removing a Mainnet account waits for the human; TOOLS.md is untouched until then."""
     creds = tmp_path / "creds.txt"
-    creds.write_text(f"{'NEWkey00' * 8}\n{'NEWsecret0' * 6}\n")
+    creds.write_text(f"{'NEWkey00' * 8}\n{'NEWsecret0' * 6}abcd\n")
     creds.chmod(0o600)
     before = tools_md.read_bytes()
     async with connect() as client:
@@ -301,7 +301,7 @@ async def test_the_agent_cannot_add_or_remove_mainnet_accounts_alone(connect, fa
 async def test_an_approved_account_addition_is_refused_if_the_key_file_changed(connect, tools_md, tmp_path):
     """The approval binds the key fingerprint: a different key in the file at apply time is refused."""
     creds = tmp_path / "creds.txt"
-    creds.write_text(f"{'NEWkey00' * 8}\n{'NEWsecret0' * 6}\n")
+    creds.write_text(f"{'NEWkey00' * 8}\n{'NEWsecret0' * 6}abcd\n")
     creds.chmod(0o600)
     async with connect() as client:
         pending = (
@@ -310,7 +310,7 @@ async def test_an_approved_account_addition_is_refused_if_the_key_file_changed(c
             )
         ).structured_content
         await approve_in_browser(pending["approvalUrl"])
-        creds.write_text(f"{'SWAPkey0' * 8}\n{'SWAPsecret' * 6}\n")
+        creds.write_text(f"{'SWAPkey0' * 8}\n{'SWAPsecret' * 6}abcd\n")
         result = await client.call_tool("confirm_transaction", {"approvalId": pending["approvalId"]})
     assert result.is_error and "changed since approval" in text_of(result)
     assert "### live2" not in tools_md.read_text()

@@ -16,6 +16,8 @@ from binance_margin_mcp.app import build_pipeline, build_service
 from binance_margin_mcp.catalog import CATALOG
 from binance_margin_mcp.settings import Settings
 
+from conftest import MAIN_KEY, MAIN_SECRET, TEST_KEY, TEST_SECRET, account_block, text_of, write_tools_md
+
 HOUR = 3_600_000
 START_MS = 1_800_000_000_000  # 2027-01-15 08:00:00 UTC, on an hour boundary
 
@@ -371,3 +373,85 @@ async def test_isolated_margin_on_paper_funded_then_borrow_and_trade(paper):
     quote = isolated["assets"][0]["quoteAsset"]
     assert Decimal(quote["borrowed"]) == 500 and order["isIsolated"] is True
     assert Decimal(quote["locked"]) > 0  # the resting isolated order holds its funds
+
+
+# -- a damaged state file -------------------------------------------------------------------------------------
+
+GARBAGE = b"this is not an SQLite database\n" * 64
+
+
+async def test_a_damaged_paper_state_file_stops_only_the_paper_accounts(connect, tmp_path, fake, caplog):
+    """The server starts; Mainnet and Testnet work; paper calls say what is wrong; reset moves the file aside."""
+    state = tmp_path / "paperdata" / "paper.sqlite"
+    state.parent.mkdir()
+    state.write_bytes(GARBAGE)
+    path = write_tools_md(
+        tmp_path / "T.md",
+        [
+            account_block("main", MAIN_KEY, MAIN_SECRET, "Mainnet"),
+            account_block("practice", TEST_KEY, TEST_SECRET, "Testnet"),
+            account_block("sim", TEST_KEY.lower(), TEST_SECRET.lower(), "Paper"),
+        ],
+    )
+    async with connect(path=path, paper_state=str(state)) as client:
+        testnet = await client.call_tool("get_cross_margin_account", {"account": "practice"})
+        mainnet = await client.call_tool("get_cross_margin_account", {"account": "main"})
+        cancel = await client.call_tool("cancel_margin_order", {"symbol": "BTCUSDT", "orderId": 1, "account": "main"})
+        paper = await client.call_tool("get_cross_margin_account", {"account": "sim"})
+        price = await client.call_tool("set_paper_price", {"symbol": "BTCUSDT", "price": "1"})
+        deposit = await client.call_tool("deposit_paper_funds", {"account": "sim", "asset": "USDT", "amount": "1"})
+        reset = await client.call_tool("reset_paper_account", {"account": "sim"})
+        after = await client.call_tool("get_cross_margin_account", {"account": "sim"})
+    assert not testnet.is_error and not mainnet.is_error
+    assert cancel.structured_content["status"] == "approval_pending"  # a Mainnet cancel reaches the human
+    for result in (paper, price, deposit):
+        assert result.is_error and "state file is damaged" in text_of(result)
+        assert "reset_paper_account moves it aside" in text_of(result)
+    assert not reset.is_error, text_of(reset)
+    moved = reset.structured_content["movedAside"]
+    assert moved.startswith("paper.sqlite.corrupt-") and "moved aside" in text_of(reset)
+    assert (state.parent / moved).read_bytes() == GARBAGE  # kept, not deleted
+    assert not after.is_error and asset_row(after.structured_content, "USDT")["free"] == 10000
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "binance_margin_mcp.paper")
+    assert str(tmp_path) not in "".join(text_of(r) for r in (paper, price, deposit, reset)) + logged
+    assert "paper exchange: the state file (--paper-state) is damaged" in logged
+
+
+async def test_a_damaged_state_with_no_tools_md_still_lists_the_built_in_account_and_reset_recovers(tmp_path, ms_clock):
+    """With no TOOLS.md the built-in paper account is listed; it answers the damage until reset starts fresh."""
+    state = tmp_path / "paper.sqlite"
+    state.write_bytes(GARBAGE)
+    settings = Settings(tools_md=tmp_path / "absent.md", paper_state=str(state))
+    service = build_service(settings, clock_ms=ms_clock)
+    async with Client(build_mcp_server(build_pipeline(service, settings))) as client:
+        listed = await client.call_tool("list_accounts", {})
+        broken = await client.call_tool("get_cross_margin_account", {})
+        await ok(client, "reset_paper_account")
+        fixed = await ok(client, "get_cross_margin_account")
+        again = await ok(client, "reset_paper_account")  # nothing damaged now: a plain reset
+    assert "paper (Paper)" in listed.content[0].text
+    assert broken.is_error and "state file is damaged" in broken.content[0].text
+    assert asset_row(fixed, "BTC")["free"] == Decimal("0.1")
+    assert "movedAside" not in again
+    assert len(list(tmp_path.glob("paper.sqlite.corrupt-*"))) == 1
+    service.venue.close()
+
+
+async def test_a_state_file_that_cannot_be_opened_is_reported_and_reset_tries_again(tmp_path, ms_clock):
+    """An unopenable path (its directory is a file) is not "damaged": nothing is moved, reset opens it once fixed."""
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the directory should be")
+    settings = Settings(tools_md=tmp_path / "absent.md", paper_state=str(blocker / "paper.sqlite"))
+    service = build_service(settings, clock_ms=ms_clock)
+    async with Client(build_mcp_server(build_pipeline(service, settings))) as client:
+        broken = await client.call_tool("get_cross_margin_account", {})
+        still = await client.call_tool("reset_paper_account", {})
+        blocker.unlink()
+        await ok(client, "reset_paper_account")
+        fixed = await ok(client, "get_cross_margin_account")
+    assert broken.is_error and "cannot be opened" in broken.content[0].text
+    assert still.is_error and "cannot be opened" in still.content[0].text
+    assert str(tmp_path) not in broken.content[0].text + still.content[0].text
+    assert asset_row(fixed, "USDT")["free"] == 10000
+    assert not list(tmp_path.glob("**/*.corrupt-*"))
+    service.venue.close()

@@ -190,6 +190,7 @@ def test_add_account_cannot_write_the_totp_lines(tmp_path):
     before = path.read_bytes()
     creds = tmp_path / "creds.txt"
     creds.write_text(f"{TEST_KEY}\n{TEST_SECRET}\n")
+    creds.chmod(0o600)
     store = ToolsMdStore(path)
     for description in ("x\n- Confirm With: TOTP", "x\r- TOTP Secret File: /tmp/s", "x\u2028- Confirm With: TOTP"):
         with pytest.raises(AccountError):
@@ -208,6 +209,7 @@ def test_writing_other_accounts_keeps_the_totp_lines_byte_for_byte(tmp_path):
     path = write_tools(tmp_path, tools_text(block).replace("\n", "\r\n").replace("\r\r\n", "\r\n"))
     creds = tmp_path / "creds.txt"
     creds.write_text(f"{TEST_KEY}\n{TEST_SECRET}\n")
+    creds.chmod(0o600)
     store = ToolsMdStore(path)
     store.add_account(name="other", environment="Testnet", signing="HMAC", credentials_file=creds)
     assert block.encode() in path.read_bytes()

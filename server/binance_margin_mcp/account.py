@@ -5,7 +5,9 @@ Keys and secrets live only inside `Secret`; no message, repr or log line built h
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NoReturn
@@ -96,6 +98,28 @@ class Account:
         return f"Account({shown}, api_key={mask_api_key(self.api_key.reveal())!r})"
 
 
+def key_material_digest(account: Account, passphrase: bytes | None = None) -> str:
+    """A digest of everything that decides how the account signs: a changed secret, key or PEM file changes it.
+
+    Caches of signers and registered keys are keyed by it, so an edited TOOLS.md counts from the next call;
+    the secret itself is never part of a key. A PEM file counts by its identity (device, inode, size, mtime).
+    """
+    digest = hashlib.sha256()
+    parts = [account.name, account.signing, account.api_key.reveal()]
+    parts.append(account.secret.reveal() if account.secret is not None else "")
+    parts.append(str(account.private_key_file or ""))
+    if account.private_key_file is not None:
+        try:
+            info = os.stat(account.private_key_file)
+            parts.append(f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}")
+        except OSError:
+            parts.append("unreadable")
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    digest.update(hashlib.sha256(passphrase).digest() if passphrase is not None else b"-")
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class AccountProblem:
     line: int
@@ -107,3 +131,13 @@ class AccountProblem:
 class LoadResult:
     accounts: dict[str, Account]
     problems: list[AccountProblem]
+    # The valid name of every '### name' block of the accounts section, loadable or not, in file order.
+    entries: tuple[str, ...] = ()
+
+    @property
+    def configured(self) -> bool:
+        """TOOLS.md holds account entries (or lines that tried to be): never fall back to the built-in paper."""
+        return bool(self.entries or self.problems)
+
+    def problems_of(self, name: str) -> list[str]:
+        return [p.message for p in self.problems if p.name == name]

@@ -35,8 +35,11 @@ def build_service(
     environ: Mapping[str, str] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> MarginService:
-    store = ToolsMdStore(settings.tools_md, allow_insecure_permissions=settings.allow_insecure_tools_md)
+    store = ToolsMdStore(
+        settings.tools_md, allow_insecure_permissions=settings.allow_insecure_tools_md, given=settings.tools_md_given
+    )
     state = settings.paper_state if settings.paper_state == ":memory:" else Path(settings.paper_state)
+    # A paper state that cannot be opened is reported and leaves only the paper accounts unusable.
     venue = PaperVenue(state, clock_ms=clock_ms, environ=environ)
     local_ms = clock_ms or wall_clock_ms
     http = BinanceHttp(http_transport, local_ms, routes={IN_PROCESS_URL: venue.transport()})

@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 from binance_margin_mcp import __version__
 from binance_margin_mcp.catalog import TOOLSETS
@@ -167,8 +168,20 @@ def serve(argv: Sequence[str]) -> int:
         return _serve_http(settings)
     from binance_margin_mcp.app import build_server  # imported late: `--help` stays fast
 
+    report_tools_md(settings)
     build_server(settings).run("stdio")
     return 0
+
+
+def report_tools_md(settings: Settings, stream: TextIO | None = None) -> None:
+    """A TOOLS.md named by --tools-md or $BINANCE_MARGIN_TOOLS_MD that does not exist is probably a typo: say so
+    (one stderr line; the path is the operator's own) and start anyway, with no accounts."""
+    if settings.tools_md_given and not os.path.lexists(settings.tools_md):
+        print(
+            f"binance-margin-mcp: warning: TOOLS.md not found at {settings.tools_md} (from --tools-md or "
+            "$BINANCE_MARGIN_TOOLS_MD); starting with no accounts (only the built-in paper account)",
+            file=stream or sys.stderr,
+        )
 
 
 def _serve_http(settings: Settings) -> int:
@@ -183,6 +196,7 @@ def _serve_http(settings: Settings) -> int:
     from binance_margin_mcp.app import build_server
     from binance_margin_mcp.http_app import run_http
 
+    report_tools_md(settings)
     run_http(build_server(settings), policy, log_level=settings.log_level)
     return 0
 

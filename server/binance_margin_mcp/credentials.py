@@ -9,7 +9,6 @@ import hashlib
 import logging
 import os
 import re
-import shlex
 from pathlib import Path
 
 from binance_margin_mcp import tools_md_writer
@@ -27,13 +26,13 @@ from binance_margin_mcp.account import (
 )
 from binance_margin_mcp.base_urls import DEFAULT_BASE_URLS, HOST_NETWORK, validate_base_url
 from binance_margin_mcp.errors import AccountError
+from binance_margin_mcp.private_file import Refused, expand, read_private
 from binance_margin_mcp.tools_md_parser import (
     ACCOUNT_NAME,
     ACCOUNT_NAME_RULE,
     ENV_VAR,
     FIELDS,
     LIMIT_FIELDS,
-    TOKEN,
     TOTP_FIELDS,
     canonical,
     field_name,
@@ -66,16 +65,34 @@ logger = logging.getLogger("binance_margin_mcp.credentials")
 
 
 class ToolsMdStore:
-    """Reads TOOLS.md on every `load()`; writers hold `<path>.lock` and replace the file atomically."""
+    """Reads TOOLS.md on every `load()` (parsing only when its content changed); writers hold `<path>.lock`
+    and replace the file atomically."""
 
-    def __init__(self, path: Path, *, allow_insecure_permissions: bool = False) -> None:
+    def __init__(self, path: Path, *, allow_insecure_permissions: bool = False, given: bool = False) -> None:
         self.path = Path(path)
         self.allow_insecure_permissions = allow_insecure_permissions
+        self.given = given  # the path came from --tools-md or $BINANCE_MARGIN_TOOLS_MD
+        self.parses = 0  # how often the text was actually parsed (the rest came from the cache)
+        self._cache: tuple[tuple[bytes, str, str | None], LoadResult] | None = None
         self._reported: set[str] = set()
 
+    @property
+    def missing(self) -> bool:
+        """The operator named a TOOLS.md that does not exist (a default path that does not exist is normal)."""
+        return self.given and not os.path.lexists(self.path)
+
     def load(self) -> LoadResult:
-        result = parse_accounts(self._read_text(check_mode=True), self._base_dir())
-        # The file is re-read on every call; say each problem once, not once per tool call.
+        """The accounts as the file is now: every edit (keys, secrets, limits) counts from the next call."""
+        text = self._read_text(check_mode=True)
+        base_dir = self._base_dir()
+        # The parse depends on the text, the directory (relative paths) and HOME (`~` paths).
+        key = (hashlib.sha256(text.encode()).digest(), str(base_dir), os.environ.get("HOME"))
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        result = parse_accounts(text, base_dir)
+        self.parses += 1
+        self._cache = (key, result)
+        # Say each problem once, not once per tool call.
         for problem in result.problems:
             if problem.message not in self._reported:
                 self._reported.add(problem.message)
@@ -172,23 +189,40 @@ class ToolsMdStore:
         return Path(os.path.abspath(self.path)).parent
 
     def _read_text(self, *, check_mode: bool) -> str:
+        """The file's text ("" when absent). Errors say "TOOLS.md", never its path: they reach the agent."""
         try:
             mode = os.stat(self.path).st_mode
             if check_mode and os.name == "posix" and mode & 0o077 and not self.allow_insecure_permissions:
                 raise AccountError(
-                    f"{self.path} is readable by other users (mode {mode & 0o777:o}) and holds API secrets: "
-                    f"run `chmod 600 {shlex.quote(str(self.path))}` and retry"
+                    f"TOOLS.md is readable by other users (mode {mode & 0o777:o}) and holds API secrets, so it was "
+                    "not used; nothing was sent. Ask the user to run `chmod 600` on it, then retry."
                 )
             return self.path.read_bytes().decode("utf-8")
         except FileNotFoundError:
             return ""
         except UnicodeDecodeError:
-            raise AccountError(f"{self.path} is not UTF-8 text") from None
+            raise AccountError("TOOLS.md is not UTF-8 text; nothing was sent") from None
         except OSError as exc:
-            raise AccountError(f"Cannot read {self.path}: {exc.strerror or exc}") from None
+            raise AccountError(f"TOOLS.md cannot be read ({exc.strerror or type(exc).__name__})") from None
 
 
-BINANCE_TOKEN = re.compile(r"[A-Za-z0-9]{16,128}")
+# Binance API keys (HMAC, RSA and Ed25519 alike) and HMAC secret keys are 64 letters and digits.
+BINANCE_KEY = re.compile(rb"[A-Za-z0-9]{64}")
+CREDENTIALS_RULE = (
+    "credentials_file must be a regular file you own, readable only by you (chmod 600), holding the API key on "
+    "line 1 and, for HMAC, the secret key on line 2 (64 letters and digits each) and nothing else"
+)
+PEM_RULE = (
+    "private_key_file must be a regular file you own, readable only by you (chmod 600), holding one PEM private "
+    "key (PKCS#8 or RSA; the private half, not the public key registered with Binance)"
+)
+_MAX_CREDENTIALS = 4096
+_MAX_PEM = 16384
+_PEM = re.compile(
+    rb"\s*-----BEGIN (?P<label>(?:ENCRYPTED |RSA )?PRIVATE KEY)-----\r?\n"
+    rb"(?:[A-Za-z0-9+/=:,\- ]*\r?\n)+"  # base64 lines (and a traditional encrypted key's headers)
+    rb"-----END (?P=label)-----\s*"
+)
 
 
 def _new_fields(
@@ -199,7 +233,11 @@ def _new_fields(
     key_file: Path | None,
     passphrase_env: str | None,
 ) -> list[tuple[str, str]]:
-    """Validated fields of a new account, in file order; ends with ("Environment", env)."""
+    """Validated fields of a new account, in file order; ends with ("Environment", env).
+
+    Every argument is checked before any file is opened; a file that is not exactly what it should be is
+    refused with one message, whatever the reason, and nothing of it is shown.
+    """
     env, mode = canonical(environment, ENVIRONMENTS), canonical(signing, SIGNING_MODES)
     if not ACCOUNT_NAME.fullmatch(name):
         raise AccountError(f"Account name must be {ACCOUNT_NAME_RULE}")
@@ -208,52 +246,51 @@ def _new_fields(
         raise AccountError(f"{field} must be one of {' | '.join(allowed)}")
     if credentials is None:
         raise AccountError("credentials_file is required: the API key on line 1, the secret (HMAC) on line 2")
-    text = _read_head(Path(credentials), "credentials_file", 65536).decode("utf-8-sig", errors="replace")
-    values = [line.strip() for line in text.splitlines() if line.strip()][: 2 if mode == "HMAC" else 1]
-    if len(values) < (2 if mode == "HMAC" else 1):
-        raise AccountError("credentials_file needs the API key on line 1 and, for HMAC, the secret on line 2")
-    if not all(TOKEN.fullmatch(v) for v in values):
-        raise AccountError("credentials_file: the API key and secret must each be one word of printable ASCII")
-    # Binance keys and secrets are long runs of letters and digits. Anything else means the path points at some
-    # other file, whose masked first/last characters must not be shown to the model.
-    if not all(BINANCE_TOKEN.fullmatch(v) for v in values):
-        raise AccountError(
-            "credentials_file does not look like Binance credentials (line 1: API key, line 2: secret, each 16-128 "
-            "letters and digits); nothing was added"
-        )
-    if mode == "HMAC":
-        if key_file is not None or passphrase_env:
-            raise AccountError("private_key_file and passphrase_env are only for RSA or Ed25519 signing")
-        return [("API Key", values[0]), ("Secret", values[1]), ("Signing", mode), ("Environment", env)]
-    if key_file is None:
+    if mode == "HMAC" and (key_file is not None or passphrase_env):
+        raise AccountError("private_key_file and passphrase_env are only for RSA or Ed25519 signing")
+    if mode != "HMAC" and key_file is None:
         raise AccountError(f"private_key_file (a PEM private key) is required for {mode} signing")
-    fields = [("API Key", values[0]), ("Private Key File", _check_pem(Path(key_file)))]
+    if passphrase_env and not ENV_VAR.fullmatch(passphrase_env):
+        raise AccountError("passphrase_env must be the NAME of an environment variable, not the passphrase")
+    values = _read_credentials(credentials, 2 if mode == "HMAC" else 1)
+    if mode == "HMAC":
+        return [("API Key", values[0]), ("Secret", values[1]), ("Signing", mode), ("Environment", env)]
+    assert key_file is not None
+    fields = [("API Key", values[0]), ("Private Key File", _check_pem(key_file))]
     if passphrase_env:
-        if not ENV_VAR.fullmatch(passphrase_env):
-            raise AccountError("passphrase_env must be the NAME of an environment variable, not the passphrase")
         fields.append(("Private Key Passphrase Env", passphrase_env))
     return [*fields, ("Signing", mode), ("Environment", env)]
 
 
-def _read_head(path: Path, argument: str, size: int) -> bytes:
-    """First `size` bytes; errors name the argument, never the path (the skill keeps key locations private)."""
-    try:
-        with open(path.expanduser(), "rb") as handle:
-            return handle.read(size)
-    except FileNotFoundError:
-        raise AccountError(f"{argument} does not exist") from None
-    except OSError:
-        raise AccountError(f"{argument} cannot be read (check that it is a readable file)") from None
+def _read_credentials(path: Path, count: int) -> list[str]:
+    """Exactly `count` non-blank lines, each a 64-character Binance key; anything else is refused unseen."""
+    data = _read_private_argument(path, _MAX_CREDENTIALS, CREDENTIALS_RULE)
+    if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark, as some editors write
+        data = data[3:]
+    values = [line.strip(b" \t\r") for line in data.split(b"\n") if line.strip(b" \t\r")]
+    if len(values) != count or not all(BINANCE_KEY.fullmatch(value) for value in values):
+        raise AccountError(f"{CREDENTIALS_RULE}; nothing was added")
+    return [value.decode("ascii") for value in values]
 
 
 def _check_pem(path: Path) -> str:
-    """Absolute path of something that looks like a PEM private key; the signer parses it later."""
-    absolute = os.path.abspath(path.expanduser())
-    head = _read_head(Path(absolute), "private_key_file", 8192)
-    if b"-----BEGIN" not in head:
-        raise AccountError("private_key_file is not a PEM file (no '-----BEGIN' line)")
-    if b"PRIVATE KEY-----" not in head:
-        raise AccountError("private_key_file is not a private key (register the public key, keep the private)")
-    if absolute != absolute.strip() or has_control_chars(absolute):
-        raise AccountError("private_key_file path must not contain control characters or edge spaces")
+    """Absolute path of a file that is one PEM private key; the signer parses it later."""
+    expanded = expand(path)
+    absolute = os.path.abspath(expanded) if expanded is not None else ""
+    if not absolute or absolute != absolute.strip() or has_control_chars(absolute):
+        raise AccountError(f"{PEM_RULE}; nothing was added")
+    if not _PEM.fullmatch(_read_private_argument(Path(absolute), _MAX_PEM, PEM_RULE)):
+        raise AccountError(f"{PEM_RULE}; nothing was added")
     return absolute
+
+
+def _read_private_argument(path: Path, limit: int, rule: str) -> bytes:
+    """The file's bytes, or one refusal for every reason: the agent learns nothing about other paths."""
+    expanded = expand(path)
+    try:
+        if expanded is None:
+            raise Refused("unknown home directory")
+        return read_private(expanded, limit)
+    except Refused as refused:
+        logger.info("add_account: a file argument was refused (%s)", refused)
+        raise AccountError(f"{rule}; nothing was added") from None

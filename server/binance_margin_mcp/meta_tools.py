@@ -33,13 +33,25 @@ class MetaTools:
             return error_outcome(error)
         rows = [{"name": a.name, "environment": a.environment} for a in loaded.accounts.values()]
         lines = ["Binance Accounts:"] + [f"{r['name']} ({r['environment']})" for r in rows]
-        if not rows:
-            lines.append("(none configured: add one with add_account)")
+        notes = []
+        if self.service.store.missing:
+            notes.append(
+                "the TOOLS.md given at start (--tools-md or $BINANCE_MARGIN_TOOLS_MD) was not found: ask the user "
+                "to check that path and restart"
+            )
+        if self.service.uses_builtin_paper(loaded):
+            notes.append("built-in paper account: no accounts in TOOLS.md")
+        elif not rows and not loaded.configured:
+            notes.append("none configured: add one with add_account")
+        lines += [f"({note})" for note in notes]
         problems = [p.message for p in loaded.problems]
         if problems:
-            lines.append("Not loaded:")
+            lines.append("Not loaded (calls to these accounts fail until TOOLS.md is fixed):")
             lines += [f"- {message}" for message in problems]
-        return Outcome({"accounts": rows, "problems": problems}, text="\n".join(lines))
+        data: dict[str, object] = {"accounts": rows, "problems": problems}
+        if notes:
+            data["notes"] = notes
+        return Outcome(data, text="\n".join(lines))
 
     def show_account(self, name: str | None) -> Outcome:
         try:
@@ -68,8 +80,9 @@ class MetaTools:
             name=name,
             environment=environment,
             signing=signing,
-            credentials_file=Path(credentials_file).expanduser() if credentials_file else None,
-            private_key_file=Path(private_key_file).expanduser() if private_key_file else None,
+            # `~` is expanded where the file is opened: an unknown home directory is refused like any path.
+            credentials_file=Path(credentials_file) if credentials_file else None,
+            private_key_file=Path(private_key_file) if private_key_file else None,
             passphrase_env=passphrase_env,
             base_url=base_url,
             description=description,
@@ -99,15 +112,27 @@ class MetaTools:
         return account, venue.exchange
 
     def reset_paper_account(self, name: str | None) -> Outcome:
+        """Starting balances again; a damaged state file is moved aside (kept) and the exchange starts fresh."""
+        moved = None
         try:
-            account, exchange = self._paper_exchange(name)
+            account = self.service.resolve_account(name)
+            venue = self.service.venue
+            if venue is not None and venue.serves(account):
+                moved = venue.recover()
+            account, exchange = self._paper_exchange(account.name)
             exchange.reset_user(account.name)
         except McpToolError as error:
             return error_outcome(error)
-        text = f"Paper account '{account.name}' reset to its starting balances: " + ", ".join(
-            f"{amount} {asset}" for asset, amount in STARTING_BALANCES.items()
-        )
-        return Outcome({"status": "reset", "account": account.name, "balances": dict(STARTING_BALANCES)}, text=text)
+        balances = ", ".join(f"{amount} {asset}" for asset, amount in STARTING_BALANCES.items())
+        text = f"Paper account '{account.name}' reset to its starting balances: {balances}"
+        data: dict[str, object] = {"status": "reset", "account": account.name, "balances": dict(STARTING_BALANCES)}
+        if moved is not None:
+            data["movedAside"] = moved
+            text += (
+                f". The damaged paper state file was moved aside (kept as {moved}) and the paper exchange started "
+                "fresh: every paper account now has its starting balances."
+            )
+        return Outcome(data, text=text)
 
     def set_paper_price(self, symbol: str, price: str | float) -> Outcome:
         try:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from binance_margin_mcp.account import key_material_digest
 from binance_margin_mcp.catalog.model import Endpoint
 from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.credentials import Account, LoadResult, ToolsMdStore
@@ -66,40 +67,34 @@ class MarginService:
         self.executor = Executor(client, self.journal, client.clock.local)
         self.pretrade = PreTrade(MarketData(client), enabled_tools)
         self._environ = environ if environ is not None else os.environ
-        self._signers: dict[str, Signer] = {}
+        self._signers: dict[str, tuple[str, Signer]] = {}  # account name -> (key material digest, signer)
 
     # -- accounts ---------------------------------------------------------------------------
 
     def load(self) -> LoadResult:
-        """TOOLS.md's accounts; with none configured, the built-in paper account stands in."""
+        """TOOLS.md's accounts; only when it has no account entries at all does the built-in paper account stand in."""
         loaded = self.store.load()
-        if loaded.accounts or self.venue is None:
+        if loaded.configured or self.venue is None:
             return loaded
         return LoadResult({self.venue.builtin.name: self.venue.builtin}, loaded.problems)
 
+    def uses_builtin_paper(self, loaded: LoadResult) -> bool:
+        return self.venue is not None and loaded.accounts.get(self.venue.builtin.name) is self.venue.builtin
+
     def resolve_account(self, name: str | None) -> Account:
-        """The named account, or `main`, or the only one; otherwise ask which (with the list)."""
+        """The named account, else the default (see `default_account`). Never a guess: an account that does
+        not load, or that TOOLS.md defines twice, is an error naming the line, never a fallback to another."""
         loaded = self.load()
-        accounts = loaded.accounts
-        names = list(accounts)
-        if name is not None:
-            if name in accounts:
-                return accounts[name]
-            for problem in loaded.problems:
-                if problem.name == name:
-                    raise AccountError(f"Account '{name}' cannot be used: {problem.message}", names)
-            raise AccountError(f"No account named '{name}'. Known accounts: {', '.join(names) or 'none'}.", names)
-        if DEFAULT_ACCOUNT in accounts:
-            return accounts[DEFAULT_ACCOUNT]
-        if len(accounts) == 1:
-            return next(iter(accounts.values()))
-        if not accounts:
-            raise AccountError("No Binance accounts are configured yet. Add one with add_account.", [])
-        raise AccountError(
-            f"There is no '{DEFAULT_ACCOUNT}' account and several others exist: {', '.join(names)}. Ask the user "
-            "which one to use and pass it as `account`.",
-            names,
-        )
+        chosen = name if name is not None else default_account(loaded)
+        account = loaded.accounts.get(chosen)
+        trouble = loaded.problems_of(chosen)
+        if account is not None and not trouble:
+            return account
+        known = list(dict.fromkeys([*loaded.entries, *loaded.accounts]))
+        if trouble or chosen in loaded.entries:
+            others = [n for n in known if n != chosen]
+            raise AccountError(cannot_use(chosen, trouble, others, default=name is None), known)
+        raise AccountError(f"No account named '{chosen}'. Known accounts: {', '.join(known) or 'none'}.", known)
 
     def credentials(self, account: Account) -> Credentials:
         # Defence in depth: the journal scrubs these should one ever reach a line.
@@ -108,32 +103,34 @@ class MarginService:
             self.journal.add_secret(account.secret.reveal())
         base_url = account.base_url
         if self.venue is not None and self.venue.serves(account):
-            self.venue.admit(account)
+            self.venue.admit(account)  # refuses with what is wrong when the paper state cannot be used
             base_url = IN_PROCESS_URL
         elif account.base_url == PAPER_BASE_URL:
             raise AccountError(f"Account '{account.name}' is a Paper account but the paper exchange is not running.")
         return Credentials(base_url, account.api_key.reveal(), self._signer(account), account.environment)
 
     def _signer(self, account: Account) -> Signer:
-        cache_key = f"{account.name}\0{fingerprint(account)}\0{account.private_key_file}"
-        signer = self._signers.get(cache_key)
-        if signer is None:
-            passphrase = None
-            if account.passphrase_env:
-                value = self._environ.get(account.passphrase_env)
-                if value is None:
-                    raise AccountError(
-                        f"Account '{account.name}': the environment variable {account.passphrase_env} (the private "
-                        "key's passphrase) is not set."
-                    )
-                passphrase = value.encode()
-            signer = make_signer(
-                account.signing,
-                secret=account.secret.reveal() if account.secret else None,
-                private_key_file=account.private_key_file,
-                passphrase=passphrase,
-            )
-            self._signers[cache_key] = signer
+        """One signer per account, made again whenever its key material changes (an edited secret counts at once)."""
+        passphrase = None
+        if account.passphrase_env:
+            value = self._environ.get(account.passphrase_env)
+            if value is None:
+                raise AccountError(
+                    f"Account '{account.name}': the environment variable {account.passphrase_env} (the private "
+                    "key's passphrase) is not set."
+                )
+            passphrase = value.encode()
+        digest = key_material_digest(account, passphrase)
+        cached = self._signers.get(account.name)
+        if cached is not None and cached[0] == digest:
+            return cached[1]
+        signer = make_signer(
+            account.signing,
+            secret=account.secret.reveal() if account.secret else None,
+            private_key_file=account.private_key_file,
+            passphrase=passphrase,
+        )
+        self._signers[account.name] = (digest, signer)  # replaces the old one: old secrets are not kept
         return signer
 
     # -- preparing and sending ---------------------------------------------------------------
@@ -190,3 +187,40 @@ class MarginService:
 
 def fingerprint(account: Account) -> str:
     return hashlib.sha256(account.api_key.reveal().encode()).hexdigest()[:16]
+
+
+def default_account(loaded: LoadResult) -> str:
+    """`main` if TOOLS.md has it (loadable or not); else its only account; else ask. The built-in paper account
+    only when TOOLS.md has no account entries at all."""
+    if DEFAULT_ACCOUNT in loaded.entries or DEFAULT_ACCOUNT in loaded.accounts:
+        return DEFAULT_ACCOUNT
+    if not loaded.configured:
+        if len(loaded.accounts) == 1:  # the built-in paper account
+            return next(iter(loaded.accounts))
+        raise AccountError("No Binance accounts are configured yet. Add one with add_account.", [])
+    names = list(dict.fromkeys(loaded.entries))
+    if len(names) == 1 and len(loaded.entries) == 1 and all(p.name == names[0] for p in loaded.problems):
+        return names[0]  # TOOLS.md's only account (resolve_account refuses it if it does not load)
+    problems = [p.message for p in loaded.problems]
+    not_loaded = f" Not usable: {'; '.join(problems)}." if problems else ""
+    if not names:
+        raise AccountError(
+            f"TOOLS.md has no usable account.{not_loaded} Nothing was sent. Ask the user to fix TOOLS.md, or add an "
+            "account with add_account.",
+            [],
+        )
+    raise AccountError(
+        f"There is no '{DEFAULT_ACCOUNT}' account and TOOLS.md has several: {', '.join(names)}.{not_loaded} Ask the "
+        "user which one to use and pass it as `account`; nothing was sent.",
+        names,
+    )
+
+
+def cannot_use(name: str, problems: list[str], others: list[str], *, default: bool) -> str:
+    """Why an account that TOOLS.md has cannot be used, and how to fix it (never a path, never a value)."""
+    text = f"Account '{name}' cannot be used: {'; '.join(problems) or 'its entry in TOOLS.md does not load'}."
+    text += " Nothing was sent."
+    if default:
+        text += f" Calls without `account` use '{name}' and never fall back to another account."
+    text += " Ask the user to fix that entry in TOOLS.md (or remove the account and add it again with add_account)"
+    return text + (f", or pass another account: {', '.join(others)}." if others else ".")

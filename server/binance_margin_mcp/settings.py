@@ -34,6 +34,7 @@ def resolve_tools_md(flag: str | None, environ: Mapping[str, str]) -> Path:
 @dataclass(frozen=True)
 class Settings:
     tools_md: Path
+    tools_md_given: bool = False  # from --tools-md or $BINANCE_MARGIN_TOOLS_MD: a missing file is reported
     transport: Literal["stdio", "http"] = "stdio"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -59,5 +60,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         env = environ if environ is not None else os.environ
-        tools_md = overrides.pop("tools_md", None)
-        return cls(tools_md=resolve_tools_md(tools_md if isinstance(tools_md, str) else None, env), **overrides)  # type: ignore[arg-type]
+        flag = overrides.pop("tools_md", None)
+        flag = flag if isinstance(flag, str) else None
+        given = bool(flag or env.get(TOOLS_MD_ENV))
+        return cls(tools_md=resolve_tools_md(flag, env), tools_md_given=given, **overrides)  # type: ignore[arg-type]

@@ -151,7 +151,8 @@ def parse_accounts(text: str, base_dir: Path) -> LoadResult:
             problems += found
             if account is not None:
                 accounts[block.name] = account
-    return LoadResult(accounts, problems)
+    entries = tuple(block.name for block in doc.blocks if ACCOUNT_NAME.fullmatch(block.name))
+    return LoadResult(accounts, problems, entries)
 
 
 def _read_fields(lines: list[Line], block: Block, found: list[AccountProblem]) -> dict[str, tuple[str, int]]:

@@ -24,7 +24,7 @@ def locked(path: Path) -> Iterator[None]:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(f"{target}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise AccountError(f"Cannot lock {path}: {exc.strerror or exc}") from None
+        raise AccountError(f"Cannot lock TOOLS.md: {exc.strerror or type(exc).__name__}") from None
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -34,11 +34,12 @@ def locked(path: Path) -> Iterator[None]:
 
 
 def write(path: Path, text: str) -> None:
-    """Replace the file (through a symlink) with `text`; an OSError becomes an AccountError naming `path`."""
+    """Replace the file (through a symlink) with `text`; an OSError becomes an AccountError (no path: tool
+    results reach the agent)."""
     try:
         _atomic_write(Path(os.path.realpath(path)), text.encode("utf-8"))
     except OSError as exc:
-        raise AccountError(f"Could not write {path}: {exc.strerror or exc}") from None
+        raise AccountError(f"Could not write TOOLS.md: {exc.strerror or type(exc).__name__}") from None
 
 
 def write_private(path: Path, data: bytes) -> None:

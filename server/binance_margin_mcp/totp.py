@@ -12,7 +12,6 @@ import logging
 import os
 import re
 import secrets
-import stat
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
 from binance_margin_mcp import tools_md_writer
 from binance_margin_mcp.errors import AccountError
+from binance_margin_mcp.private_file import Refused, read_private
 from binance_margin_mcp.settings import default_config_dir, resolve_tools_md
 from binance_margin_mcp.tools_md_parser import ACCOUNT_NAME, ACCOUNT_NAME_RULE, has_control_chars, parse_accounts
 
@@ -66,26 +66,13 @@ def check_code(secret_file: Path, code: str, now: float) -> int | None:
 def read_secret(path: Path) -> bytes | None:
     """The decoded secret of a regular file owned by this user and closed to group and others, else None.
 
-    O_NOFOLLOW refuses a symlink; O_NONBLOCK lets a FIFO open without blocking, and fstat then refuses it.
+    private_file refuses symlinks, FIFOs (without blocking), devices, other users' and open files.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        logger.warning("TOTP secret file cannot be opened (%s): %s", exc.strerror or exc, path)
+        data = read_private(path, _MAX_SECRET_FILE + 1)
+    except Refused as refused:
+        logger.warning("TOTP secret file refused (%s): %s", refused, path)
         return None
-    try:
-        info = os.fstat(fd)  # the opened file itself: no swap between check and read
-        owner_ok = not hasattr(os, "getuid") or info.st_uid == os.getuid()
-        if not stat.S_ISREG(info.st_mode) or not owner_ok or info.st_mode & 0o077:
-            logger.warning("TOTP secret file refused: not a regular file of this user with mode 600: %s", path)
-            return None
-        data = os.read(fd, _MAX_SECRET_FILE + 1)
-    except OSError as exc:
-        logger.warning("TOTP secret file cannot be read (%s): %s", exc.strerror or exc, path)
-        return None
-    finally:
-        os.close(fd)
     return _decode(data)
 
 
