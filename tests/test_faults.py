@@ -60,6 +60,17 @@ def journal_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
+def outcomes(path: Path) -> list[dict]:
+    """The outcome lines, each checked to answer an intent line written before it."""
+    lines = journal_lines(path)
+    found = []
+    for n, line in enumerate(lines):
+        if line.get("kind") == "outcome":
+            assert any(x.get("kind") == "intent" and x["intent"] == line["intent"] for x in lines[:n]), line
+            found.append(line)
+    return found
+
+
 async def orders_with_id(client: Client, client_id: str) -> list[dict]:
     """How many orders the exchange holds under this client id (queried without faults)."""
     result = await client.call_tool("get_all_margin_orders", {"symbol": "BTCUSDT"})
@@ -77,7 +88,8 @@ async def test_an_order_whose_answer_is_lost_is_reconciled_by_its_client_id(sess
         data = result.structured_content
         assert (data["status"], data["reconciled"]) == (status, True)
         assert len(await orders_with_id(client, "agent-fx1")) == 1
-    (entry,) = journal_lines(journal)
+        assert "found by its client id" in data["detail"] and "exactly once" not in data["detail"]
+    (entry,) = outcomes(journal)
     assert (entry["outcome"], entry["status"]) == ("reconciled", status)
 
 
@@ -92,7 +104,7 @@ async def test_an_order_that_never_arrived_is_reported_unknown_after_a_minute_of
         assert "get_margin_order" in text and "origClientOrderId=agent-fx2" in text
         assert await orders_with_id(client, "agent-fx2") == []
     assert sum(sleeps.calls) >= 60  # looked for about a minute (Binance's data can lag)
-    assert [e["outcome"] for e in journal_lines(journal)] == ["UNKNOWN"]
+    assert [e["outcome"] for e in outcomes(journal)] == ["UNKNOWN"]
 
 
 async def test_a_borrow_whose_answer_is_lost_is_found_in_the_borrow_records(session):
@@ -177,7 +189,7 @@ async def test_randomized_faults_never_place_an_order_twice_and_lose_no_journal_
                 assert data.get("reconciled", False) is (fault in AFTER_APPLY)
             else:
                 assert fault in BEFORE_APPLY and data["status"] == "UNKNOWN", (run, fault)
-    lines = journal_lines(journal)
+    lines = outcomes(journal)
     assert len(lines) == runs
     assert {line["outcome"] for line in lines} <= {"sent", "reconciled", "UNKNOWN"}
 
@@ -194,7 +206,7 @@ async def test_a_delayed_answer_is_waited_for_and_counted_once(session):
         result = await client.call_tool("create_margin_order", {**RESTING, "newClientOrderId": "slow1"})
         assert not result.is_error and result.structured_content["status"] == "NEW"
         assert len(await orders_with_id(client, "agent-slow1")) == 1
-    assert [line["outcome"] for line in journal_lines(journal)] == ["sent"]
+    assert [line["outcome"] for line in outcomes(journal)] == ["sent"]
 
 
 async def test_confirmed_mainnet_orders_over_http_are_never_duplicated_under_random_faults(tmp_path):
@@ -227,4 +239,4 @@ async def test_confirmed_mainnet_orders_over_http_are_never_duplicated_under_ran
                 status = result.structured_content["status"]
                 assert status == (placed[0]["status"] if placed else "UNKNOWN"), (run, fault, status)
     assert len(elicitor.messages) == runs  # one human confirmation per request, never a second send
-    assert len(journal_lines(tmp_path / "j.jsonl")) == runs
+    assert len(outcomes(tmp_path / "j.jsonl")) == runs

@@ -1,7 +1,10 @@
-"""Audit journal: field round trip, file modes, fsync, torn lines, secret redaction, concurrency, reverse reads."""
+"""Audit journal: field round trip, file modes, fsync, torn lines, secret redaction, concurrency, reverse reads,
+write-ahead intent/outcome lines, and what happens when the journal cannot be written."""
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import json
 import multiprocessing
 import os
@@ -12,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from binance_margin_mcp import journal
+from binance_margin_mcp.intents import merge, pending_intents
 from binance_margin_mcp.journal import CONFIRMED_BY, OUTCOMES, Journal, JournalEntry
 
 SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
@@ -59,6 +63,7 @@ def test_every_field_round_trips_with_camel_case_keys_in_a_stable_order(tmp_path
     [got] = j.read()
     assert list(got) == [
         "time",
+        "kind",
         "account",
         "environment",
         "endpoint",
@@ -89,7 +94,7 @@ def test_none_values_are_omitted_and_the_line_is_compact() -> None:
     line = entry().to_json()
     assert "\n" not in line and ", " not in line and '": ' not in line
     got = json.loads(line)
-    for key in ("weight", "orderId", "tranId", "status", "errorCode", "errorMsg"):
+    for key in ("intent", "serverTime", "weight", "orderId", "tranId", "status", "errorCode", "errorMsg", "recovered"):
         assert key not in got
     assert got["clientIds"] == {}
 
@@ -336,3 +341,145 @@ def test_now_ms_uses_the_injected_clock() -> None:
     """The clock_ms hook gives callers a deterministic time for entries."""
     assert Journal(None, clock_ms=lambda: 42).now_ms() == 42
     assert Journal(None).now_ms() > 1_600_000_000_000
+
+
+# -- write-ahead: intent and outcome lines ----------------------------------------------------------
+
+
+def test_an_intent_has_no_outcome_and_intent_and_outcome_lines_carry_the_intent_id(tmp_path: Path) -> None:
+    """kind decides which fields a line needs: intents no outcome, intents and outcomes an intent id."""
+    j = Journal(tmp_path / "journal.jsonl")
+    j.append(entry(kind="intent", intent="0123456789abcdef", outcome=None, server_time=5))
+    j.append(entry(kind="outcome", intent="0123456789abcdef", outcome="sent", order_id=1))
+    for bad in (
+        entry(kind="intent", intent="x" * 16),  # an outcome on an intent
+        entry(kind="intent", outcome=None),  # no id
+        entry(kind="outcome", outcome="sent"),  # no id
+        entry(kind="attempt", intent="x" * 16),  # attempts stand alone
+        entry(kind="outcome", intent="x" * 16, outcome=None),
+        entry(kind="draft"),
+    ):
+        with pytest.raises(ValueError):
+            j.append(bad)
+    first, second = j.read()
+    assert (first["kind"], first["intent"], first["serverTime"], "outcome" in first) == (
+        "intent",
+        "0123456789abcdef",
+        5,
+        False,
+    )
+    assert (second["kind"], second["intent"], second["outcome"]) == ("outcome", "0123456789abcdef", "sent")
+
+
+async def test_write_fsyncs_on_the_journal_thread_never_on_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The async write runs append (and its fsync) on the journal's own thread; close() drains queued writes."""
+    path = tmp_path / "journal.jsonl"
+    j = Journal(path)
+    real_fsync = os.fsync
+    threads: list[str] = []
+
+    def recording_fsync(fd: int) -> None:
+        threads.append(threading.current_thread().name)
+        real_fsync(fd)
+
+    monkeypatch.setattr(journal.os, "fsync", recording_fsync)
+    await j.write(entry(order_id=1))
+    assert threads and all(name.startswith("journal") for name in threads)
+    assert threading.current_thread().name not in threads
+    pending = [asyncio.ensure_future(j.write(entry(order_id=n))) for n in range(2, 12)]
+    await asyncio.sleep(0)
+    j.close()  # waits for every queued line
+    assert [e["orderId"] for e in j.read(50)] == list(range(1, 12))  # one writer thread keeps call order
+    await asyncio.gather(*pending)
+
+
+def test_merge_shows_one_entry_per_request_and_reads_lines_from_before_write_ahead() -> None:
+    """An intent merges with its outcome; an intent alone is pending; a legacy line (no kind) is an attempt."""
+    legacy = {"time": 1, "account": "main", "endpoint": "POST /x", "outcome": "sent", "orderId": 7}
+    intent = {"time": 2, "kind": "intent", "intent": "a" * 16, "account": "main", "params": {"q": "1"}}
+    outcome = {"time": 3, "kind": "outcome", "intent": "a" * 16, "account": "main", "outcome": "sent", "orderId": 8}
+    lonely = {"time": 4, "kind": "intent", "intent": "b" * 16, "account": "main", "params": {}}
+    orphan = {"time": 5, "kind": "outcome", "intent": "c" * 16, "account": "main", "outcome": "UNKNOWN"}
+    newest_first = [orphan, lonely, outcome, intent, legacy]
+    merged = merge(newest_first)
+    assert [(e.get("intent"), e["outcome"], e.get("orderId")) for e in merged] == [
+        (None, "sent", 7),
+        ("a" * 16, "sent", 8),
+        ("b" * 16, "pending", None),
+        ("c" * 16, "UNKNOWN", None),  # its intent scrolled out of the window: the outcome line stands alone
+    ]
+    assert merged[1]["params"] == {"q": "1"} and merged[1]["outcomeTime"] == 3 and "kind" not in merged[1]
+    assert [line["intent"] for line in pending_intents(newest_first)] == ["b" * 16]
+
+
+def test_a_definite_outcome_wins_over_an_unknown_one_for_the_same_intent() -> None:
+    """If a recovery raced the sender and both wrote an outcome, the definite one is shown."""
+    intent = {"time": 1, "kind": "intent", "intent": "d" * 16}
+    unknown = {"time": 2, "kind": "outcome", "intent": "d" * 16, "outcome": "UNKNOWN"}
+    sent = {"time": 3, "kind": "outcome", "intent": "d" * 16, "outcome": "sent", "orderId": 1}
+    for lines in ([sent, unknown, intent], [unknown, sent, intent]):
+        (merged,) = merge(lines)
+        assert (merged["outcome"], merged["orderId"]) == ("sent", 1)
+
+
+# -- finding: a full disk hid the order --------------------------------------------------------------
+
+ORDER = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.001"}
+
+
+def _failing_write(code: int) -> object:
+    def write(fd: int, data: bytes) -> int:
+        raise OSError(code, os.strerror(code))
+
+    return write
+
+
+@pytest.mark.parametrize("failure", ["a directory", "disk full", "read-only file system"])
+async def test_when_the_intent_cannot_be_written_nothing_is_sent(
+    connect, fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """Attack: a full disk (or a broken journal path) used to let the order fill unrecorded. Now the intent line
+    comes first: if it cannot be written, the order is not sent and the result says so, without any path."""
+    settings: dict[str, object] = {}
+    if failure == "a directory":
+        settings["journal_path"] = str(tmp_path)  # every append fails to open it
+    else:
+        code = errno.ENOSPC if failure == "disk full" else errno.EROFS
+        monkeypatch.setattr(journal.os, "write", _failing_write(code))
+    fake.respond("POST", "/sapi/v1/margin/order", {"orderId": 5, "status": "NEW"})
+    async with connect(**settings) as client:
+        result = await client.call_tool("create_margin_order", {**ORDER, "price": "50000", "account": "practice"})
+    assert result.is_error and result.structured_content["status"] == "not_sent"
+    text = result.content[0].text
+    assert text.startswith("Not sent: the audit journal could not be written (")
+    reason = {"a directory": "Is a directory", "disk full": "No space left on device"}.get(failure, "Read-only")
+    assert reason in text and str(tmp_path) not in text
+    assert [r.path for r in fake.requests if r.method == "POST"] == []  # nothing reached the exchange
+
+
+async def test_an_outcome_line_that_cannot_be_written_leaves_the_result_and_the_intent(
+    connect, fake, journal_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The intent is on disk; the order went out; the outcome line then fails: the result is still the order (the
+    agent must not resend), the failure is logged without a path, and the intent stays pending for recovery."""
+    real_write = os.write
+    writes = [0]
+
+    def second_write_fails(fd: int, data: bytes) -> int:
+        writes[0] += 1
+        if writes[0] >= 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(journal.os, "write", second_write_fails)
+    fake.respond("POST", "/sapi/v1/margin/order", {"orderId": 5, "status": "NEW"})
+    async with connect() as client:
+        result = await client.call_tool("create_margin_order", {**ORDER, "price": "50000", "account": "practice"})
+        monkeypatch.setattr(journal.os, "write", real_write)
+        listed = await client.call_tool("list_journal", {})
+    assert not result.is_error and result.structured_content["orderId"] == 5
+    assert "audit journal write failed" in caplog.text and str(journal_path) not in caplog.text
+    (pending,) = listed.structured_content["attention"]
+    assert pending["outcome"] == "pending" and "get_margin_order(" in pending["check"]

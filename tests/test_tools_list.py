@@ -20,6 +20,7 @@ META_TOOLS = {
     "reset_paper_account",
     "set_paper_price",
     "list_journal",
+    "recover_journal",
     "deposit_paper_funds",
 }
 

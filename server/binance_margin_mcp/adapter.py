@@ -13,6 +13,7 @@ import inspect
 import logging
 import secrets
 import weakref
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from mcp import Client
@@ -248,12 +249,13 @@ def _present(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if v is not None}
 
 
-def endpoint_tool(entry: Endpoint, pipeline: Pipeline) -> Any:
-    """Build the async function the SDK registers for one catalog entry."""
+def endpoint_tool(entry: Endpoint, pipeline: Pipeline, on_call: Callable[[], None] = lambda: None) -> Any:
+    """Build the async function the SDK registers for one catalog entry (`on_call` runs first, every call)."""
     arg_params = _signature_params(entry)
     service = pipeline.service
 
     async def tool(ctx: Context, **kwargs: Any) -> CallToolResult | InputRequiredResult:
+        on_call()
         try:
             service.check_arguments(entry, _raw_arguments(ctx))
         except McpToolError as error:
@@ -286,10 +288,12 @@ def _compact_schema(server: MCPServer, name: str) -> None:
             del prop["default"]
 
 
-def register_endpoint_tools(server: MCPServer, pipeline: Pipeline, entries: list[Endpoint]) -> None:
+def register_endpoint_tools(
+    server: MCPServer, pipeline: Pipeline, entries: list[Endpoint], on_call: Callable[[], None] = lambda: None
+) -> None:
     for entry in entries:
         server.add_tool(
-            endpoint_tool(entry, pipeline),
+            endpoint_tool(entry, pipeline, on_call),
             name=entry.name,
             title=entry.title,
             description=entry.description,
@@ -352,6 +356,7 @@ def register_meta_tools(server: MCPServer, meta: MetaTools, read_only: bool = Fa
             Field(description="Only for one-time-code or token approvals: exactly what the human typed"),
         ] = None,
     ) -> CallToolResult:
+        meta.recovery.start_once()
         return to_result(await meta.pipeline.confirm(approvalId, confirmation, _caller(ctx), _progress(ctx)))
 
     async def reset_paper_account(
@@ -401,10 +406,15 @@ def register_meta_tools(server: MCPServer, meta: MetaTools, read_only: bool = Fa
         limit: Annotated[int, Field(ge=1, le=500, description="How many recent entries (1-500)")] = 20,
         account: Annotated[str | None, Field(description="Only this account")] = None,
         outcome: Annotated[
-            str | None, Field(description="Only this outcome: sent, error, UNKNOWN, reconciled, refused, not_sent")
+            str | None,
+            Field(description="Only this outcome: sent, error, UNKNOWN, reconciled, refused, not_sent, pending"),
         ] = None,
     ) -> CallToolResult:
-        return to_result(meta.list_journal(limit, account, outcome))
+        meta.recovery.start_once()
+        return to_result(await meta.list_journal(limit, account, outcome))
+
+    async def recover_journal() -> CallToolResult:
+        return to_result(await meta.recover_journal())
 
     async def deposit_paper_funds(
         asset: Annotated[str, Field(description="Asset, e.g. USDT")],
@@ -425,9 +435,16 @@ def register_meta_tools(server: MCPServer, meta: MetaTools, read_only: bool = Fa
         ),
         (
             list_journal,
-            "Read the audit journal: the most recent transaction attempts on every account (time, "
-            "account, endpoint, parameters as sent, how it was confirmed, outcome). Never contains keys.",
+            "Read the audit journal: pending and UNKNOWN requests first, with the read to check each, then the most "
+            "recent transaction attempts on every account (time, account, endpoint, parameters as sent, how it was "
+            "confirmed, outcome). Never contains keys.",
             ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, **local),
+        ),
+        (
+            recover_journal,
+            "Settle requests a stopped server left without an outcome: looks each up on Binance and records its real "
+            "status or UNKNOWN with what to check. Sends nothing new.",
+            ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, **local),
         ),
         (
             reset_paper_account,
@@ -456,8 +473,11 @@ def build_mcp_server(
     read_only: bool = False,
 ) -> MCPServer:
     server = MCPServer("binance-margin-mcp", version=__version__, instructions=INSTRUCTIONS, log_level=log_level)
-    register_endpoint_tools(server, pipeline, entries if entries is not None else list(CATALOG.values()))
-    register_meta_tools(server, MetaTools(pipeline), read_only)
+    meta = MetaTools(pipeline)
+    # Requests a stopped server left without an outcome are settled in the background from the first call on.
+    on_call = meta.recovery.start_once
+    register_endpoint_tools(server, pipeline, entries if entries is not None else list(CATALOG.values()), on_call)
+    register_meta_tools(server, meta, read_only)
     return server
 
 

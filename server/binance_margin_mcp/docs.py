@@ -21,8 +21,8 @@ without exponents. **Transaction** tools on a Mainnet account are not sent until
 CONFIRM. Client order ids on create endpoints get the `agent-` prefix.
 
 Hand-written tools: `list_accounts`, `show_account`, `add_account`, `remove_account`,
-`confirm_transaction`, `list_journal` (the audit journal), and for the built-in paper exchange
-`reset_paper_account`, `set_paper_price` and `deposit_paper_funds`.
+`confirm_transaction`, `list_journal` and `recover_journal` (the audit journal, see journal.md), and
+for the built-in paper exchange `reset_paper_account`, `set_paper_price` and `deposit_paper_funds`.
 """
 
 

@@ -4,6 +4,7 @@ McpToolError                  base: `message` is shown to the model, never holds
 ├── InvalidArguments          refused locally, before anything was signed or sent
 ├── AccountError              unknown / ambiguous / misconfigured account
 ├── ConfirmationError         gate refusals: bad token, expired, reused, wrong text
+├── JournalUnavailable        not sent: the audit journal's intent line could not be written
 ├── TransportError            the request may not have reached Binance (read side)
 │   └── OutcomeUnknown        a write was sent (or may have been) but no answer came back
 └── ApiError                  Binance answered with {"code", "msg"} or a non-2xx status
@@ -88,6 +89,12 @@ class AccountError(McpToolError):
 
 class ConfirmationError(McpToolError):
     """The confirmation gate refused: nothing was sent."""
+
+    status = "not_sent"
+
+
+class JournalUnavailable(McpToolError):
+    """The write-ahead intent could not be put on disk, so nothing was sent."""
 
     status = "not_sent"
 

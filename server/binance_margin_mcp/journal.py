@@ -1,7 +1,15 @@
-"""Append-only JSONL audit journal of every transaction attempt: fsynced, crash-tolerant, scrubbed of secrets."""
+"""Append-only JSONL audit journal, written ahead: fsynced, crash-tolerant, scrubbed of secrets.
+
+Every request that reaches for Binance leaves an `intent` line (fsynced before the first byte is sent)
+and later an `outcome` line with the same `intent` id; an intent without an outcome is a request whose
+fate this process never learnt (killed, cut off): recovery looks it up. A refusal before dispatch
+(pre-trade refused, gate not_sent, cancelled before sending) sends nothing and stays one `attempt`
+line. Lines written before write-ahead existed have no `kind` and read as attempts.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -9,6 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -22,6 +31,7 @@ logger = logging.getLogger("binance_margin_mcp.journal")
 
 CONFIRMED_BY = ("elicitation", "browser", "totp", "token", "not_required")
 OUTCOMES = ("sent", "error", "UNKNOWN", "reconciled", "refused", "not_sent")
+KINDS = ("intent", "outcome", "attempt")
 REDACTED = "[REDACTED]"
 FRAGMENT = 8  # any run of this many characters of a secret counts as leaking it
 MAX_READ = 500
@@ -34,23 +44,27 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JournalEntry:
     time_ms: int
+    kind: str = "attempt"  # one of KINDS
+    intent: str | None = None  # random id shared by an intent and its outcome
     account: str
     environment: str  # Mainnet | Testnet | Paper
     endpoint: str  # "POST /sapi/v1/margin/order"
     tool: str  # catalog tool name
     params: dict[str, str]  # wire parameters as sent, without timestamp/signature
     confirmed_by: str  # one of CONFIRMED_BY
-    outcome: str  # one of OUTCOMES
+    outcome: str | None = None  # one of OUTCOMES; None on an intent
+    server_time: int | None = None  # intent: Binance server time (ms) estimated just before dispatch
     weight: int | None = None
     order_id: int | None = None  # orderId / orderListId when known
-    tran_id: int | None = None  # borrow/repay tranId when known
+    tran_id: int | None = None  # borrow/repay tranId when known: this entry claims that record
     status: str | None = None  # Binance order status or "UNKNOWN"
     error_code: int | None = None
     error_msg: str | None = None
     client_ids: dict[str, str] = field(default_factory=dict)  # agent- ids of the request
+    recovered: bool | None = None  # outcome found by recovery, after the process that sent it was gone
 
     def to_dict(self) -> dict[str, Any]:
         """Fields in declaration order under camelCase keys (time_ms -> time), None values omitted."""
@@ -67,10 +81,17 @@ _KEYS = {f.name: "time" if f.name == "time_ms" else _camel(f.name) for f in fiel
 
 
 def _validate(entry: JournalEntry) -> None:
+    if entry.kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {entry.kind!r}")
     if entry.confirmed_by not in CONFIRMED_BY:
         raise ValueError(f"confirmed_by must be one of {CONFIRMED_BY}, got {entry.confirmed_by!r}")
-    if entry.outcome not in OUTCOMES:
+    if entry.kind == "intent":
+        if entry.outcome is not None:
+            raise ValueError("an intent has no outcome yet")
+    elif entry.outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}, got {entry.outcome!r}")
+    if (entry.kind == "attempt") != (entry.intent is None):
+        raise ValueError("intent and outcome lines carry an intent id; attempt lines do not")
     if not isinstance(entry.params, dict) or not isinstance(entry.client_ids, dict):
         raise ValueError("params and client_ids must be dicts")
 
@@ -84,6 +105,7 @@ class Journal:
         self.path = Path(path) if path is not None else None
         self._clock = clock_ms
         self._lock = threading.Lock()
+        self._writer: ThreadPoolExecutor | None = None
         self._fragments: frozenset[str] = frozenset()
         for value in redact:
             self.add_secret(value)
@@ -173,6 +195,37 @@ class Journal:
                 os.close(fd)  # closing also releases the flock
             if created:
                 _fsync_dir(self.path.parent)
+
+    async def write(self, entry: JournalEntry) -> None:
+        """`append` on the journal's own writer thread: the fsync never blocks the event loop.
+
+        One writer thread keeps lines in call order. A write already running finishes even if the awaiting
+        task is cancelled, so an intent the caller saw written is on disk.
+        """
+        _validate(entry)
+        if self.path is None:
+            return
+        with self._lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal")
+            writer = self._writer
+        await asyncio.wrap_future(writer.submit(self.append, entry))
+
+    def close(self) -> None:
+        """Wait for queued writes to land, then stop the writer thread (a later write starts a new one)."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.shutdown(wait=True)
+
+    def newest_first(self, max_lines: int) -> Iterator[dict[str, Any]]:
+        """Up to `max_lines` readable entries from the end of the file, newest first."""
+        with contextlib.closing(self._entries_newest_first()) as entries:
+            for seen, entry in enumerate(entries, 1):
+                if seen > max_lines:
+                    return
+                if entry is not None:
+                    yield entry
 
     def read(self, limit: int = 50, *, account: str | None = None, outcome: str | None = None) -> list[dict[str, Any]]:
         if not isinstance(limit, int) or not 1 <= limit <= MAX_READ:

@@ -1,4 +1,4 @@
-"""The hand-written account tools: list, show (masked), add from a file, remove.
+"""The hand-written tools: accounts (list, show masked, add from a file, remove), paper controls, the journal.
 
 Listing shows names and environments only; showing masks the key (first 5 + last 4) and the
 secret (last 5). No result ever carries a full key or secret.
@@ -6,17 +6,24 @@ secret (last 5). No result ever carries a full key or secret.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 from binance_margin_mcp.account_change import AccountChange, AddArguments
 from binance_margin_mcp.catalog.model import Param
 from binance_margin_mcp.credentials import Account
 from binance_margin_mcp.errors import AccountError, InvalidArguments, McpToolError
+from binance_margin_mcp.intents import PENDING, merge
+from binance_margin_mcp.journal import MAX_READ, OUTCOMES
 from binance_margin_mcp.params import wire_value
 from binance_margin_mcp.pipeline import Ask, Caller, Pipeline
+from binance_margin_mcp.recovery import RECOVER_AFTER_MS, SCAN_LINES, Recovery, service_credentials, view_of
 from binance_margin_mcp.service import Outcome, error_outcome
 from binance_margin_mcp.simulator.errors import SimError
 from binance_margin_mcp.simulator.exchange import STARTING_BALANCES, Exchange
+
+MAX_ATTENTION = 50  # pending/UNKNOWN entries shown ahead of the recent ones
 
 
 class MetaTools:
@@ -25,6 +32,7 @@ class MetaTools:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.service = pipeline.service
+        self.recovery = Recovery(self.service.executor, service_credentials(self.service))
 
     def list_accounts(self) -> Outcome:
         try:
@@ -177,18 +185,79 @@ class MetaTools:
                 return account.name
         raise AccountError("No paper account is configured, so there is no paper market to move.")
 
-    def list_journal(self, limit: int, account: str | None, outcome: str | None) -> Outcome:
-        """The most recent audit-journal entries (transaction attempts), newest last."""
+    # -- the audit journal ------------------------------------------------------------------------
+
+    async def list_journal(self, limit: int, account: str | None, outcome: str | None) -> Outcome:
+        """Pending and UNKNOWN requests first (with what to check), then the most recent entries, newest last."""
+        journal = self.service.journal
+        if not journal.enabled:
+            return Outcome({"attention": [], "entries": []}, text="The audit journal is disabled on this server.")
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_READ:
+            return error_outcome(InvalidArguments(f"limit must be 1..{MAX_READ}", "limit"))
+        if outcome is not None and outcome not in (*OUTCOMES, PENDING):
+            return error_outcome(InvalidArguments(f"outcome must be one of {(*OUTCOMES, PENDING)}", "outcome"))
+        merged = await asyncio.to_thread(lambda: merge(journal.newest_first(SCAN_LINES)))
+        mine = [e for e in merged if account is None or e.get("account") == account]
+        attention = [self._open(e) for e in mine if e.get("outcome") in (PENDING, "UNKNOWN")][-MAX_ATTENTION:]
+        entries = [e for e in mine if outcome is None or e.get("outcome") == outcome][-limit:]
+        lines = []
+        if attention:
+            lines.append(f"Needs attention ({len(attention)}): pending or UNKNOWN, check before sending anything new")
+            lines += [f"- {_line(e)}; {e['state']}; check: {e['check']}" for e in attention]
+            lines.append("Recent:")
+        lines += [_line(e) for e in entries]
+        return Outcome({"attention": attention, "entries": entries}, text="\n".join(lines) or "No journal entries yet.")
+
+    def _open(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """A pending or UNKNOWN entry with what to check, and for a pending one whether it may still be running."""
+        view = view_of(entry)
+        if view["outcome"] == "UNKNOWN":
+            view["state"] = "outcome UNKNOWN"
+        elif view.get("intent") in self.service.executor.in_flight:
+            view["state"] = "being sent or looked up by this server now"
+        elif self.service.executor.clock_ms() - int(view.get("time", 0)) < RECOVER_AFTER_MS:
+            view["state"] = "may still be in flight"
+        else:
+            view["state"] = "interrupted before its outcome was recorded: recover_journal settles it"
+        return view
+
+    async def recover_journal(self) -> Outcome:
+        """Settle every request whose outcome never reached the journal (a killed or cut-off server)."""
         if not self.service.journal.enabled:
-            return Outcome({"entries": []}, text="The audit journal is disabled on this server.")
-        try:
-            entries = self.service.journal.read(limit, account=account, outcome=outcome)
-        except ValueError as error:
-            return error_outcome(InvalidArguments(str(error)))
-        lines = [
-            f"{e['time']} {e['account']} ({e['environment']}) {e['endpoint']} -> {e['outcome']}"
-            + (f" {e['status']}" if e.get("status") else "")
-            + (f" [{e['errorCode']}]" if e.get("errorCode") is not None else "")
-            for e in entries
-        ]
-        return Outcome({"entries": entries}, text="\n".join(lines) or "No journal entries yet.")
+            return Outcome({"resolved": [], "unknown": []}, text="The audit journal is disabled on this server.")
+        report = await self.recovery.run()
+        data = {
+            "resolved": report.resolved,
+            "unknown": report.unknown,
+            "waiting": report.waiting,
+            "unchecked": report.unchecked,
+        }
+        lines = [f"Resolved {len(report.resolved)} interrupted request(s):"] if report.resolved else []
+        lines += [f"- {_line(e)} ({e.get('note', '')})" for e in report.resolved]
+        if report.unknown:
+            lines.append(f"Outcome UNKNOWN for {len(report.unknown)}: check each before sending anything new")
+            lines += [f"- {_line(e)}; check: {e['check']}" for e in report.unknown]
+        if report.unchecked:
+            lines.append(f"Could not check {len(report.unchecked)} now (still pending; run recover_journal later):")
+            lines += [f"- {_line(e)}: {e.get('note', '')}; check: {e['check']}" for e in report.unchecked]
+        if report.waiting:
+            minutes = RECOVER_AFTER_MS // 60_000
+            lines.append(
+                f"{len(report.waiting)} request(s) may still be in flight (younger than {minutes} minutes, or being "
+                "sent by this server): left alone"
+            )
+        if not lines:
+            lines.append("Nothing to recover: every request in the journal has its outcome.")
+        return Outcome(data, text="\n".join(lines))
+
+
+def _line(entry: dict[str, Any]) -> str:
+    """One journal entry on one line: when, which account, what, the client ids, what became of it."""
+    ids = ",".join(entry.get("clientIds", {}).values()) if isinstance(entry.get("clientIds"), dict) else ""
+    text = f"{entry.get('time')} {entry.get('account')} ({entry.get('environment')}) {entry.get('endpoint')}"
+    text += f" [{ids}]" if ids else ""
+    text += f" -> {entry.get('outcome')}"
+    text += f" {entry['status']}" if entry.get("status") and entry.get("status") != entry.get("outcome") else ""
+    text += f" [{entry['errorCode']}]" if entry.get("errorCode") is not None else ""
+    text += " (recovered)" if entry.get("recovered") else ""
+    return text
