@@ -240,3 +240,90 @@ async def test_confirmed_mainnet_orders_over_http_are_never_duplicated_under_ran
                 assert status == (placed[0]["status"] if placed else "UNKNOWN"), (run, fault, status)
     assert len(elicitor.messages) == runs  # one human confirmation per request, never a second send
     assert len(outcomes(tmp_path / "j.jsonl")) == runs
+
+
+BORROW = {"asset": "USDT", "isIsolated": "FALSE", "amount": "10.5", "type": "BORROW"}
+
+
+async def test_a_second_identical_borrow_that_was_not_executed_is_unknown_not_the_first_ones_record(session):
+    """Attack: a second identical borrow that Binance did NOT execute (HTTP 500, -1000) used to come back
+    `CONFIRMED, reconciled: true ... sent exactly once`, matched to the FIRST borrow's record. That record is
+    claimed by the first borrow's journal line, so the second one is UNKNOWN."""
+    async with session() as (client, venue, journal, _, clock):
+        first = await client.call_tool("borrow_or_repay", BORROW)
+        assert not first.is_error, first.content[0].text
+        clock.now += 2_000
+        venue.app.inject("http_500", "borrow_or_repay")  # answered 500 and NOT executed
+        second = await client.call_tool("borrow_or_repay", BORROW)
+        records = await client.call_tool("get_borrow_repay_records", {"type": "BORROW"})
+    assert second.is_error and second.structured_content["status"] == "UNKNOWN"
+    text = second.content[0].text
+    assert "CONFIRMED" not in text and "exactly once" not in text and "already claimed" in text
+    assert "get_borrow_repay_records(type=BORROW, asset=USDT" in text
+    assert records.structured_content["total"] == 1  # the exchange did borrow once
+    tran_id = first.structured_content["tranId"]
+    assert [(o["outcome"], o.get("tranId")) for o in outcomes(journal)] == [("sent", tran_id), ("UNKNOWN", None)]
+
+
+async def test_a_lost_borrow_answer_claims_the_record_that_appeared_after_the_send(session):
+    """Executed, answer lost: the one record of that asset and amount from after the send is claimed (its tranId
+    goes into the journal) and reported without claiming more than the lookup proved."""
+    async with session() as (client, venue, journal, _, _):
+        venue.app.inject("http_500_after_apply", "borrow_or_repay")
+        result = await client.call_tool("borrow_or_repay", BORROW)
+        records = await client.call_tool("get_borrow_repay_records", {"type": "BORROW"})
+    assert not result.is_error, result.content[0].text
+    data = result.structured_content
+    assert data["reconciled"] is True and data["status"] == "CONFIRMED"
+    assert "appeared after it was sent" in data["detail"] and "exactly once" not in data["detail"]
+    (row,) = records.structured_content["rows"]
+    (line,) = outcomes(journal)
+    assert (line["outcome"], line["tranId"]) == ("reconciled", row["txId"])
+
+
+async def test_a_matching_borrow_record_from_before_the_send_is_not_claimed(session):
+    """A record of the same asset and amount made 30 s before our borrow (elsewhere, no journal line) is too old to
+    be ours: in server time it predates the send, so our unexecuted borrow is UNKNOWN."""
+    async with session() as (client, venue, _, _, clock):
+        await client.call_tool("get_cross_margin_account", {})  # the paper user exists; the clock offset is measured
+        venue.exchange.handle("paper", "borrow_or_repay", BORROW)  # a borrow made outside this server
+        clock.now += 30_000
+        venue.app.inject("http_500", "borrow_or_repay")
+        result = await client.call_tool("borrow_or_repay", BORROW)
+        records = await client.call_tool("get_borrow_repay_records", {"type": "BORROW"})
+    assert records.structured_content["total"] == 1
+    assert result.is_error and result.structured_content["status"] == "UNKNOWN"
+
+
+async def test_an_order_is_only_ever_matched_by_its_own_client_id(session):
+    """An identical order under another client id is on the book; ours never arrived: UNKNOWN, not the other one."""
+    async with session() as (client, venue, journal, _, _):
+        placed = await client.call_tool("create_margin_order", {**RESTING, "newClientOrderId": "twin1"})
+        assert not placed.is_error
+        venue.app.inject("http_500", "create_margin_order")
+        result = await client.call_tool("create_margin_order", {**RESTING, "newClientOrderId": "twin2"})
+        assert result.is_error and result.structured_content["status"] == "UNKNOWN"
+        assert await orders_with_id(client, "agent-twin2") == []
+    assert [o["outcome"] for o in outcomes(journal)] == ["sent", "UNKNOWN"]
+
+
+def test_a_record_two_unresolved_identical_borrows_could_own_is_claimed_by_neither():
+    """Two identical borrows in flight, one record: which one executed cannot be told, so neither claims it; a
+    record already claimed by a journal line is never claimed again."""
+    from binance_margin_mcp.catalog import CATALOG
+    from binance_margin_mcp.reconcile import Found, choose_record, plan
+
+    params = {**BORROW}
+    mine = plan(CATALOG["borrow_or_repay"], params, START_MS, "paper")
+    row = {"txId": 9, "asset": "USDT", "amount": "10.50000000", "timestamp": START_MS + 300, "status": "CONFIRMED"}
+    rival = {"kind": "intent", "intent": "r" * 16, "account": "paper", "tool": "borrow_or_repay", "params": params}
+    rival |= {"serverTime": START_MS + 100, "time": START_MS}
+    assert isinstance(choose_record([row], mine.loan, "m" * 16, [], set()), Found)
+    assert "unresolved" in str(choose_record([row], mine.loan, "m" * 16, [rival], set()))
+    answered = {"kind": "outcome", "intent": "r" * 16, "account": "paper", "outcome": "error"}
+    assert isinstance(choose_record([row], mine.loan, "m" * 16, [answered, rival], set()), Found)  # rival failed
+    claimed = {"kind": "outcome", "intent": "r" * 16, "account": "paper", "outcome": "sent", "tranId": 9}
+    assert "already claimed" in str(choose_record([row], mine.loan, "m" * 16, [claimed, rival], set()))
+    assert "already claimed" in str(choose_record([row], mine.loan, "m" * 16, [], {9}))
+    other_amount = {**row, "amount": "10.5000001"}
+    assert choose_record([other_amount], mine.loan, "m" * 16, [], set()) is None

@@ -483,3 +483,14 @@ async def test_an_outcome_line_that_cannot_be_written_leaves_the_result_and_the_
     assert "audit journal write failed" in caplog.text and str(journal_path) not in caplog.text
     (pending,) = listed.structured_content["attention"]
     assert pending["outcome"] == "pending" and "get_margin_order(" in pending["check"]
+
+
+def test_a_number_that_shares_eight_digits_with_a_key_never_breaks_the_line(tmp_path: Path) -> None:
+    """A timestamp or id that happens to contain 8 digits of a key stays a valid line (and the number is kept:
+    our clock and Binance's ids carry no secret); string values with the fragment are still redacted."""
+    path = tmp_path / "journal.jsonl"
+    j = Journal(path, redact=["TESTkey0000111122223333444455556666777788889999aaaabbbbccccdddd"])
+    j.append(entry(time_ms=1_800_001_111_084, order_id=22223333, params={"note": "x22223333y"}))
+    [got] = j.read()
+    assert (got["time"], got["orderId"], got["params"]) == (1_800_001_111_084, 22223333, {"note": "x[REDACTED]y"})
+    assert j.stats() == {"entries": 1, "unreadable": 0}

@@ -1,7 +1,10 @@
-"""Clock sync, weight budgets, 429/418 handling and read retries, against the fake Binance."""
+"""Clock sync, weight budgets, 429/418 handling and read retries, against the fake Binance; cancelled calls and
+killed servers against the loopback paper exchange."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from pathlib import Path
 
@@ -10,6 +13,7 @@ from mcp import Client
 
 from binance_margin_mcp.app import build_server
 from binance_margin_mcp.settings import Settings
+from loopback_exchange import SharedClock, journal_lines, kill, loopback_exchange, mcp_server, until
 
 from conftest import Sleeps, make_fake
 from fakes.fake_binance import FakeBinance
@@ -149,3 +153,107 @@ async def test_reads_are_retried_with_backoff_on_timeouts_but_never_on_4xx(tools
     assert not read.is_error and calls_to(fake, ACCOUNT) == 2
     assert bad.is_error and calls_to(fake, "/sapi/v1/margin/priceIndex") == 1
     assert sleeps.calls == [0.25]
+
+
+# -- issue 8: a cancelled call or a killed server still leaves the request on the record ------------------
+
+HELD_ORDER = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.001"}
+
+
+class Hold:
+    """A fault that keeps one request waiting at the exchange until released; then it is executed (or not)."""
+
+    def __init__(self, execute: bool = True) -> None:
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        self.done = threading.Event()
+        self.execute = execute
+
+    def __call__(self, name: str, params: dict) -> tuple | None:
+        self.arrived.set()
+        self.release.wait(10)
+        self.done.set()
+        return None if self.execute else (500, {}, {"code": -1000, "msg": "An unknown error occurred."})
+
+
+async def test_a_call_cancelled_while_its_order_is_in_flight_still_ends_with_the_outcome_on_record(tmp_path):
+    """Attack: the client timed out (or the user pressed Stop) while the order was in flight; the order filled and
+    the journal said "No journal entries yet". Now the intent is on disk before the first byte is sent, the send
+    carries on in the background, and its outcome line follows."""
+    clock, journal = SharedClock(), tmp_path / "journal.jsonl"
+    with loopback_exchange(tmp_path, clock) as exchange:
+        async with mcp_server(exchange, journal, clock) as server:
+            hold = Hold()
+            exchange.app.inject(hold, "create_margin_order")
+            cancelled: list[bool] = []
+            execute = server.service.executor.execute
+
+            async def spy(*args, **kwargs):
+                try:
+                    return await execute(*args, **kwargs)
+                except asyncio.CancelledError:
+                    cancelled.append(True)  # the server-side handler really was cancelled
+                    raise
+
+            server.service.executor.execute = spy
+            call = server.call("create_margin_order", {**HELD_ORDER, "price": "50000", "newClientOrderId": "stop1"})
+            await until(hold.arrived.is_set)
+            call.cancel()
+            await asyncio.gather(call, return_exceptions=True)
+            await until(lambda: bool(cancelled))
+            (intent,) = journal_lines(journal)  # on disk while the exchange still holds the order
+            assert (intent["kind"], intent["clientIds"]) == ("intent", {"newClientOrderId": "agent-stop1"})
+            hold.release.set()
+            await server.idle()
+            listed = await server.client.call_tool("list_journal", {})
+        [order] = [o for o in exchange.orders() if o["clientOrderId"] == "agent-stop1"]
+    _, outcome = journal_lines(journal)
+    assert (outcome["kind"], outcome["intent"], outcome["outcome"]) == ("outcome", intent["intent"], "sent")
+    assert (outcome["orderId"], outcome["status"]) == (order["orderId"], "NEW")
+    (entry,) = listed.structured_content["entries"]
+    assert (entry["outcome"], entry["orderId"]) == ("sent", order["orderId"])
+    assert listed.structured_content["attention"] == []
+
+
+@pytest.mark.parametrize("executed", [True, False])
+async def test_a_server_killed_after_sending_is_settled_by_the_next_servers_recovery(tmp_path, executed):
+    """Attack: the server was killed after sending; nothing was on record. Now its intent is, and the next server's
+    recovery looks the order up by its client id: the real status (`recovered: true`), or UNKNOWN with what to
+    check when the exchange never executed it."""
+    clock, journal = SharedClock(), tmp_path / "journal.jsonl"
+    with loopback_exchange(tmp_path, clock) as exchange:
+        async with mcp_server(exchange, journal, clock) as first:
+            hold = Hold(execute=executed)
+            exchange.app.inject(hold, "create_margin_order")
+            first.call("create_margin_order", {**HELD_ORDER, "price": "50000", "newClientOrderId": "kill1"})
+            await until(hold.arrived.is_set)
+            await kill(first)
+        hold.release.set()  # the exchange goes on with the request after the server died
+
+        def placed() -> list[dict]:
+            return [o for o in exchange.orders() if o["clientOrderId"] == "agent-kill1"]
+
+        await until(lambda: hold.done.is_set() and (bool(placed()) or not executed))
+        assert [line["kind"] for line in journal_lines(journal)] == ["intent"]
+        async with mcp_server(exchange, journal, clock) as second:
+            listed = await second.client.call_tool("list_journal", {})  # too young to settle: shown as pending
+            await second.idle()
+            clock.advance(3 * 60_000)  # older than any send in flight: no live server still owns it
+            recovered = await second.client.call_tool("recover_journal", {})
+            again = await second.client.call_tool("recover_journal", {})
+    (pending,) = listed.structured_content["attention"]
+    assert pending["outcome"] == "pending" and "origClientOrderId=agent-kill1" in pending["check"]
+    assert pending["state"] == "may still be in flight"
+    data = recovered.structured_content
+    outcome = journal_lines(journal)[-1]
+    assert outcome["recovered"] is True and outcome["intent"] == pending["intent"]
+    if executed:
+        (order,) = placed()
+        assert len(data["resolved"]) == 1 and data["unknown"] == []
+        assert (outcome["outcome"], outcome["status"], outcome["orderId"]) == ("reconciled", "NEW", order["orderId"])
+    else:
+        assert placed() == [] and data["resolved"] == [] and len(data["unknown"]) == 1
+        assert (outcome["outcome"], outcome["status"]) == ("UNKNOWN", "UNKNOWN")
+        assert "get_margin_order(" in data["unknown"][0]["check"]
+    assert again.structured_content["resolved"] == again.structured_content["unknown"] == []  # settled once
+    assert len(journal_lines(journal)) == 2

@@ -159,14 +159,20 @@ class Journal:
         clean = self._scrub(line)
         if clean == line:
             return line
-        logger.warning("journal entry for %s contained secret material; redacted before writing", entry.tool)
         try:
             json.loads(clean)
-            return clean
-        except ValueError:  # a match straddled JSON syntax: scrub value by value, then the line once more
-            return self._scrub(
-                json.dumps(_scrub_tree(entry.to_dict(), self._scrub), separators=(",", ":"), default=str)
-            )
+        except ValueError:  # a match straddled JSON syntax or hit a number: scrub value by value instead
+            values = json.dumps(_scrub_tree(entry.to_dict(), self._scrub), separators=(",", ":"), default=str)
+            clean = self._scrub(values)
+            try:
+                json.loads(clean)
+            except ValueError:
+                # What is left is a number (our clock's or Binance's ids, never a secret) that happens to share 8
+                # characters with a key, or JSON punctuation no real key or secret contains: keep the line valid.
+                clean = values
+        if clean != line:
+            logger.warning("journal entry for %s contained secret material; redacted before writing", entry.tool)
+        return clean
 
     def append(self, entry: JournalEntry) -> None:
         _validate(entry)
