@@ -121,7 +121,7 @@ async def test_random_transactions_with_faults_cancellations_and_kills_match_the
                     await asyncio.sleep(rng.uniform(0, 0.01))
                     call.cancel()
                     counts["cancelled"] += 1
-                elif roll < 0.24:
+                elif roll < 0.23:
                     await asyncio.sleep(rng.uniform(0, 0.01))
                     await kill(server)
                     await stack.aclose()

@@ -171,7 +171,7 @@ async def test_randomized_faults_never_place_an_order_twice_and_lose_no_journal_
     """Many random runs: at most one order per request, ambiguous cases reconciled or UNKNOWN, one line each."""
     rng = random.Random(20261121)
     faults = (None, *AFTER_APPLY, *BEFORE_APPLY)
-    runs = 60
+    runs = 30  # the chaos test (test_chaos.py) runs 300 more, with cancellations and kills
     async with session() as (client, venue, journal, _, _):
         for run in range(runs):
             fault = rng.choice(faults)
@@ -221,7 +221,7 @@ async def test_confirmed_mainnet_orders_over_http_are_never_duplicated_under_ran
     rng = random.Random(7)
     exchange_md = write_tools_md(tmp_path / "exchange.md", [account_block("main", MAIN_KEY, MAIN_SECRET, "Paper")])
     app = build_app(exchange_md, ":memory:")
-    runs = 30
+    runs = 15
     with serve(app, port=0) as base_url:
         tools_md = write_tools_md(
             tmp_path / "TOOLS.md", [account_block("main", MAIN_KEY, MAIN_SECRET, "Mainnet", base_url)]

@@ -176,6 +176,22 @@ class Hold:
         return None if self.execute else (500, {}, {"code": -1000, "msg": "An unknown error occurred."})
 
 
+def spy_on_cancellation(server) -> list[bool]:
+    """Records when the server-side tool call is cancelled (the client's cancel reached the server)."""
+    cancelled: list[bool] = []
+    execute = server.service.executor.execute
+
+    async def spy(*args, **kwargs):
+        try:
+            return await execute(*args, **kwargs)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    server.service.executor.execute = spy
+    return cancelled
+
+
 async def test_a_call_cancelled_while_its_order_is_in_flight_still_ends_with_the_outcome_on_record(tmp_path):
     """Attack: the client timed out (or the user pressed Stop) while the order was in flight; the order filled and
     the journal said "No journal entries yet". Now the intent is on disk before the first byte is sent, the send
@@ -185,17 +201,7 @@ async def test_a_call_cancelled_while_its_order_is_in_flight_still_ends_with_the
         async with mcp_server(exchange, journal, clock) as server:
             hold = Hold()
             exchange.app.inject(hold, "create_margin_order")
-            cancelled: list[bool] = []
-            execute = server.service.executor.execute
-
-            async def spy(*args, **kwargs):
-                try:
-                    return await execute(*args, **kwargs)
-                except asyncio.CancelledError:
-                    cancelled.append(True)  # the server-side handler really was cancelled
-                    raise
-
-            server.service.executor.execute = spy
+            cancelled = spy_on_cancellation(server)
             call = server.call("create_margin_order", {**HELD_ORDER, "price": "50000", "newClientOrderId": "stop1"})
             await until(hold.arrived.is_set)
             call.cancel()
@@ -257,3 +263,32 @@ async def test_a_server_killed_after_sending_is_settled_by_the_next_servers_reco
         assert "get_margin_order(" in data["unknown"][0]["check"]
     assert again.structured_content["resolved"] == again.structured_content["unknown"] == []  # settled once
     assert len(journal_lines(journal)) == 2
+
+
+async def test_a_call_cancelled_before_its_request_went_out_is_not_sent(tmp_path):
+    """Stop pressed while the intent was being written: the request is not sent, and the journal says so."""
+    clock, journal = SharedClock(), tmp_path / "journal.jsonl"
+    with loopback_exchange(tmp_path, clock) as exchange:
+        async with mcp_server(exchange, journal, clock) as server:
+            writing, proceed = asyncio.Event(), asyncio.Event()
+            write = server.service.journal.write
+
+            async def slow_intent(entry):
+                if entry.kind == "intent":
+                    writing.set()
+                    await proceed.wait()
+                await write(entry)
+
+            server.service.journal.write = slow_intent
+            cancelled = spy_on_cancellation(server)
+            call = server.call("create_margin_order", {**HELD_ORDER, "price": "50000", "newClientOrderId": "early1"})
+            await writing.wait()
+            call.cancel()
+            await asyncio.gather(call, return_exceptions=True)
+            await until(lambda: bool(cancelled))  # the server-side call is cancelled while the intent is written
+            proceed.set()
+            await server.idle()
+    assert [r for r in exchange.received if r.tool == "POST /sapi/v1/margin/order"] == []
+    intent, outcome = journal_lines(journal)
+    assert (intent["kind"], outcome["kind"], outcome["outcome"]) == ("intent", "outcome", "not_sent")
+    assert outcome["errorMsg"].startswith("Not sent: the call was cancelled")
