@@ -100,6 +100,12 @@ class Executor:
         try:
             await self.journal.write(intent.entry())
         except OSError as failure:
+            log.error(
+                "audit journal write failed for %s on %s: %s; not sent",
+                intent.endpoint,
+                intent.account,
+                _reason(failure),
+            )
             raise JournalUnavailable(
                 f"Not sent: the audit journal could not be written ({_reason(failure)}). Every request is recorded "
                 "before it is sent; free disk space or fix the journal file, then try again."

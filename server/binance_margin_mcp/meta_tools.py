@@ -215,7 +215,9 @@ class MetaTools:
             view["state"] = "outcome UNKNOWN"
         elif view.get("intent") in self.service.executor.in_flight:
             view["state"] = "being sent or looked up by this server now"
-        elif self.service.executor.clock_ms() - int(view.get("time", 0)) < RECOVER_AFTER_MS:
+        elif (
+            not isinstance(view.get("time"), int) or self.service.executor.clock_ms() - view["time"] < RECOVER_AFTER_MS
+        ):
             view["state"] = "may still be in flight"
         else:
             view["state"] = "interrupted before its outcome was recorded: recover_journal settles it"
