@@ -13,7 +13,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,9 +154,16 @@ async def mcp_server(
         yield Running(client, service)
 
 
-async def kill(running: Running) -> None:
-    """Stop everything the server was doing, where it stands (see the module docstring)."""
-    tasks = list(running.calls) + list(running.service.executor.background)
+async def kill(running: Running, end_session: Callable[[], Awaitable[Any]] | None = None) -> None:
+    """Stop everything the server was doing, where it stands (see the module docstring). `end_session` closes its
+    MCP session first, so no tool call still on its way can start a send after the kill."""
+    calls = list(running.calls)
+    for task in calls:
+        task.cancel()
+    await asyncio.gather(*calls, return_exceptions=True)
+    if end_session is not None:
+        await end_session()
+    tasks = list(running.service.executor.background)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)

@@ -123,8 +123,7 @@ async def test_random_transactions_with_faults_cancellations_and_kills_match_the
                     counts["cancelled"] += 1
                 elif roll < 0.23:
                     await asyncio.sleep(rng.uniform(0, 0.01))
-                    await kill(server)
-                    await stack.aclose()
+                    await kill(server, stack.aclose)
                     counts["kills"] += 1
                     server = await restart(stack, exchange, journal, clock, counts)
                 else:
