@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -73,10 +72,23 @@ def tool_calls(draw: Any) -> tuple[str, dict[str, Any]]:
     return name, {**args, "account": "practice"}
 
 
-async def call_once(tools_md: Path, name: str, args: dict[str, Any]) -> tuple[Any, list]:
-    fake = make_fake()
-    settings_ = Settings(tools_md=tools_md, enable_special_key_creation=True, enable_manual_liquidation=True)
-    server = build_server(settings_, http_transport=fake.transport(), sleep=Sleeps())
+# One server per test (building one costs ~0.15 s; 80 examples would spend most of the test on it). Each
+# example clears the fake's request log; nothing else a call leaves behind changes what the next one sends.
+_SERVERS: dict[str, tuple[Any, Any]] = {}
+
+
+def server_for(test: str, tmp_path_factory: Any) -> tuple[Any, Any]:
+    if test not in _SERVERS:
+        directory = tmp_path_factory.mktemp("fuzz")
+        tools_md = write_tools_md(directory / "TOOLS.md", [account_block("practice", TEST_KEY, TEST_SECRET, "Testnet")])
+        fake = make_fake()
+        settings_ = Settings(tools_md=tools_md, enable_special_key_creation=True, enable_manual_liquidation=True)
+        _SERVERS[test] = fake, build_server(settings_, http_transport=fake.transport(), sleep=Sleeps())
+    return _SERVERS[test]
+
+
+async def call_once(fake: Any, server: Any, name: str, args: dict[str, Any]) -> tuple[Any, list]:
+    fake.requests.clear()
     async with Client(server) as client:
         result = await client.call_tool(name, args)
     return result, [r for r in fake.requests if r.path.startswith("/sapi/")]
@@ -108,9 +120,7 @@ def test_any_arguments_end_in_a_correct_request_or_a_clear_refusal(tmp_path_fact
     """Random unicode, huge/tiny/exponent/negative numbers, wrong types, unknown and 10,000-char arguments:
     never a crash, never a malformed or mis-signed request."""
     name, args = call
-    directory = tmp_path_factory.mktemp("fuzz")
-    tools_md = write_tools_md(directory / "TOOLS.md", [account_block("practice", TEST_KEY, TEST_SECRET, "Testnet")])
-    result, requests = asyncio.run(call_once(tools_md, name, args))
+    result, requests = asyncio.run(call_once(*server_for("any", tmp_path_factory), name, args))
     text = result.content[0].text if result.content else ""
     assert text != f"Error executing tool {name}", "a crash reached the client"
     if result.is_error:
@@ -140,9 +150,7 @@ def test_money_amounts_are_sent_as_plain_decimals_or_refused(tmp_path_factory, t
     args = {"asset": "USDT", "amount": amount, "account": "practice"}
     if tool == "borrow_or_repay":
         args |= {"isIsolated": "FALSE", "type": "BORROW"}
-    directory = tmp_path_factory.mktemp("fuzz")
-    tools_md = write_tools_md(directory / "TOOLS.md", [account_block("practice", TEST_KEY, TEST_SECRET, "Testnet")])
-    result, requests = asyncio.run(call_once(tools_md, tool, args))
+    result, requests = asyncio.run(call_once(*server_for("money", tmp_path_factory), tool, args))
     if result.is_error:
         assert result.structured_content["status"] == "invalid_arguments" and requests == []
         return
