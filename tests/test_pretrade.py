@@ -146,16 +146,19 @@ async def test_toolsets_register_only_the_chosen_groups(paper_client):
     assert "create_margin_order" not in names
 
 
-async def test_max_num_orders_is_checked_against_the_open_orders_before_sending(paper_client):
-    """With the symbol's maxNumOrders reached, one more order is refused locally (MAX_NUM_ORDERS)."""
+async def test_max_num_orders_is_left_to_binance_and_its_refusal_says_to_cancel_first(paper_client):
+    """With the symbol's maxNumOrders (200) reached, the exchange refuses the next order (-1013 "Filter failure:
+    MAX_NUM_ORDERS"); the server did not count open orders itself, and the answer tells the agent to cancel."""
     async with paper_client() as client:
-        server_info = None
+        refused = None
         for attempt in range(201):
             order = {**ORDER, "quantity": "0.0002", "price": str(50000 + attempt)}  # 200 x ~10 USDT fits the balance
             result = await client.call_tool("create_margin_order", order)
             if result.is_error:
-                server_info = result
+                refused = result
                 break
-    assert server_info is not None, "maxNumOrders (200) was never reached"
-    assert attempt == 200 and "MAX_NUM_ORDERS" in text_of(server_info)
-    assert server_info.structured_content["status"] == "invalid_arguments"  # refused here, not by the exchange
+    assert refused is not None, "maxNumOrders (200) was never reached"
+    assert attempt == 200 and "MAX_NUM_ORDERS" in text_of(refused)
+    answer = refused.structured_content
+    assert answer["status"] == "binance_error" and answer["code"] == -1013  # refused by the exchange, not here
+    assert "open-order limit is reached" in answer["hint"] and "cancel_margin_order" in answer["hint"]

@@ -43,6 +43,29 @@ HINTS: dict[int, str] = {
     -3041: "Balance is not enough: check free balances or use a sideEffectType that borrows.",
     -3045: "The system lacks inventory of this asset to lend right now: try a smaller amount later.",
 }
+# More specific than the code's hint, matched in Binance's `msg` (case-insensitive), first match wins. The server
+# does not count open orders before sending (that would cost a signed request per order): Binance refuses with
+# -1013 "Filter failure: MAX_NUM_ORDERS" (or MAX_NUM_ALGO_ORDERS, EXCHANGE_MAX_NUM_ORDERS, ...), whose
+# documented meaning is "Account has too many open orders on the symbol."
+MESSAGE_HINTS: tuple[tuple[str, str], ...] = (
+    (
+        "max_num_",
+        "The symbol's open-order limit is reached, so the order was not placed. List the open orders with "
+        "get_open_margin_orders (order lists: get_open_margin_order_lists), cancel the ones no longer needed with "
+        "cancel_margin_order or cancel_margin_order_list, then place it again. An OCO/OTO counts as 2 orders, an "
+        "OTOCO as 3.",
+    ),
+)
+MESSAGE_HINTS += (("too many open orders", MESSAGE_HINTS[0][1]),)
+
+
+def hint_for(code: int | None, msg: str) -> str:
+    """What to do next: a hint matched in the message, else the code's hint, else ""."""
+    lowered = msg.lower()
+    for needle, hint in MESSAGE_HINTS:
+        if needle in lowered:
+            return hint
+    return HINTS.get(code, "") if code is not None else ""
 
 
 class McpToolError(Exception):
@@ -128,7 +151,7 @@ class ApiError(McpToolError):
         self.msg = msg
         self.http_status = http_status
         self.endpoint = endpoint
-        self.hint = hint or (HINTS.get(code, "") if code is not None else "")
+        self.hint = hint or hint_for(code, msg)
         label = f"Binance error {code}" if code is not None else f"HTTP {http_status}"
         text = f"{label} on {endpoint}: {msg}"
         if self.hint:

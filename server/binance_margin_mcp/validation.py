@@ -287,8 +287,11 @@ def _oco_prices(limit: Leg, stop: Leg, last: Decimal | None, ref: str = "last pr
     return out
 
 
-def _list_rules(shape: OrderShape, legs: list[Leg], ctx: _Ctx, open_orders: int | None) -> list[Violation]:
-    """ocoAllowed/otoAllowed, the OTO working type, OCO_PRICES (OCO and the OTOCO pending pair), MAX_NUM_ORDERS."""
+def _list_rules(shape: OrderShape, legs: list[Leg], ctx: _Ctx) -> list[Violation]:
+    """ocoAllowed/otoAllowed, the OTO working type, OCO_PRICES (OCO and the OTOCO pending pair).
+
+    MAX_NUM_ORDERS is left to Binance: counting the open orders would cost a signed request per order, and
+    Binance enforces the limit itself (its refusal carries a hint, see errors.MESSAGE_HINTS)."""
     out, flag, symbol = [], shape.list_flag, ctx.info.get("symbol", "this symbol")
     if flag and ctx.info.get(flag) is False:
         text = f"{symbol} does not allow {'OCO' if flag == 'ocoAllowed' else 'OTO/OTOCO'} order lists ({flag} is false)"
@@ -312,11 +315,6 @@ def _list_rules(shape: OrderShape, legs: list[Leg], ctx: _Ctx, open_orders: int 
             text = f"with {above.name('side')} {above.side} the pending {'above' if sell else 'below'} order must be"
             text += f" LIMIT_MAKER, the other STOP_LOSS or STOP_LOSS_LIMIT (got {above.type} above, {below.type} below)"
             out.append(_v(above, "type", "ORDER_TYPE", text))
-    cap = _d(ctx.filters.get("MAX_NUM_ORDERS", {}).get("maxNumOrders"))
-    if open_orders is not None and cap > 0 and open_orders + len(legs) > cap:
-        text = f"{open_orders} open orders on {symbol} plus the {len(legs)} this request adds exceed maxNumOrders"
-        text += f" {_show(cap)}; cancel at least {open_orders + len(legs) - int(cap)} first"
-        out.append(Violation("order", "symbol", "MAX_NUM_ORDERS", text))
     return out
 
 
@@ -325,7 +323,6 @@ def validate_order(
     params: Mapping[str, str],
     symbol_info: Mapping[str, Any],
     last_price: Decimal | None,
-    open_orders: int | None = None,
 ) -> list[Violation]:
     """Every rule the order breaks ([] when it passes); the checks needing last_price are skipped without it."""
     legs, found = order_legs(entry, params), []
@@ -346,7 +343,7 @@ def validate_order(
             found += basic or _leg_rules(leg, symbol_info)
             for f in filters.values() if not basic else ():
                 found += CHECKS.get(str(f.get("filterType")), lambda *_: [])(leg, f, ctx)
-        return _unique(found + _list_rules(_shape(entry), legs, ctx, open_orders))
+        return _unique(found + _list_rules(_shape(entry), legs, ctx))
 
 
 def _unique(found: list[Violation]) -> list[Violation]:
