@@ -1,4 +1,8 @@
-"""Composition root: settings + injected transport/clock -> service -> MCP server."""
+"""Composition root: settings + injected transport/clock -> service -> MCP server.
+
+Nothing heavy is built here that tools/list does not need: the paper exchange opens on the first paper
+call, httpx and the TLS context load on a background thread (`warm_http`) or on the first request.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from binance_margin_mcp.adapter import build_mcp_server
 from binance_margin_mcp.approval_page import ApprovalPage, open_in_browser
@@ -22,8 +25,10 @@ from binance_margin_mcp.ratelimit import WeightBook
 from binance_margin_mcp.service import MarginService
 from binance_margin_mcp.settings import Settings
 from binance_margin_mcp.timesync import ServerClock
-from binance_margin_mcp.totp import check_code
 from binance_margin_mcp.transport import BinanceHttp
+
+if TYPE_CHECKING:
+    import httpx
 
 
 def build_service(
@@ -39,10 +44,10 @@ def build_service(
         settings.tools_md, allow_insecure_permissions=settings.allow_insecure_tools_md, given=settings.tools_md_given
     )
     state = settings.paper_state if settings.paper_state == ":memory:" else Path(settings.paper_state)
-    # A paper state that cannot be opened is reported and leaves only the paper accounts unusable.
+    # Opened on the first paper call; a state that cannot be opened leaves only the paper accounts unusable.
     venue = PaperVenue(state, clock_ms=clock_ms, environ=environ)
     local_ms = clock_ms or wall_clock_ms
-    http = BinanceHttp(http_transport, local_ms, routes={IN_PROCESS_URL: venue.transport()})
+    http = BinanceHttp(http_transport, local_ms, routes={IN_PROCESS_URL: venue.transport})
     client = BinanceClient(http, ServerClock(local_ms), WeightBook(local_ms), sleep=sleep)
     journal = Journal(Path(settings.journal_path) if settings.journal_path else None, clock_ms=local_ms)
     return MarginService(
@@ -85,18 +90,26 @@ def build_pipeline(service: MarginService, settings: Settings, clock: Callable[[
 
 def check_account_code(account: Account, code: str) -> int | None:
     """A TOTP code against the account's enrolled secret (wall clock: the authenticator's time base)."""
+    from binance_margin_mcp.totp import check_code  # cryptography's TOTP: loaded only when a code is checked
+
     secret_file = getattr(account, "totp_secret_file", None)
     return check_code(secret_file, code, time.time()) if secret_file is not None else None
 
 
-def build_server(settings: Settings, **kwargs: object):  # type: ignore[no-untyped-def]
-    """The MCPServer with every tool registered (kwargs: see build_service)."""
+def build_server(settings: Settings, *, warm_http: bool = False, **kwargs: object):  # type: ignore[no-untyped-def]
+    """The MCPServer with every tool registered (kwargs: see build_service).
+
+    `warm_http` (the CLI sets it) then starts loading httpx and the TLS context on a background thread, once
+    the server is built, so that neither start-up nor the first request waits for them."""
     service = build_service(settings, **kwargs)  # type: ignore[arg-type]
     clock = kwargs.get("clock", time.monotonic)
     pipeline = build_pipeline(service, settings, clock)  # type: ignore[arg-type]
-    return build_mcp_server(
+    server = build_mcp_server(
         pipeline, selected_entries(settings), log_level=settings.log_level, read_only=settings.read_only
     )
+    if warm_http:
+        service.executor.client.http.warm_up()
+    return server
 
 
 def selected_entries(settings: Settings) -> list[Endpoint]:

@@ -169,7 +169,7 @@ def serve(argv: Sequence[str]) -> int:
     from binance_margin_mcp.app import build_server  # imported late: `--help` stays fast
 
     report_tools_md(settings)
-    build_server(settings).run("stdio")
+    build_server(settings, warm_http=True).run("stdio")
     return 0
 
 
@@ -197,7 +197,7 @@ def _serve_http(settings: Settings) -> int:
     from binance_margin_mcp.http_app import run_http
 
     report_tools_md(settings)
-    run_http(build_server(settings), policy, log_level=settings.log_level)
+    run_http(build_server(settings, warm_http=True), policy, log_level=settings.log_level)
     return 0
 
 

@@ -11,8 +11,6 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
-import httpx
-
 from binance_margin_mcp.catalog.model import Endpoint
 from binance_margin_mcp.errors import ApiError, IpBanned, OutcomeUnknown, RateLimited, TransportError
 from binance_margin_mcp.ratelimit import WeightBook
@@ -94,6 +92,8 @@ class BinanceClient:
 
     async def sync(self, creds: Credentials) -> None:
         """Measure the offset to the server's clock with GET /api/v3/time (best effort)."""
+        import httpx  # already imported by the transport when this runs
+
         host = creds.base_url
         unsigned = creds.unsigned()
         sent_ms = self.clock.local()

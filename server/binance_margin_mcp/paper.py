@@ -1,7 +1,8 @@
 """The built-in paper venue: Paper accounts trade against the local exchange in process, with no socket.
 
 It owns one exchange (SQLite state), its key registry and its HTTP app, and supplies the built-in
-`paper` account offered when TOOLS.md has no accounts. A state file that cannot be opened does not
+`paper` account offered when TOOLS.md has no accounts. The exchange is opened (and the simulator
+imported) on the first paper use, not at start. A state file that cannot be opened does not
 stop the server: paper calls answer with what is wrong, everything else works, and
 `reset_paper_account` moves a damaged file aside and starts fresh.
 """
@@ -14,16 +15,19 @@ import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from binance_margin_mcp.account import key_material_digest
 from binance_margin_mcp.credentials import DEFAULT_BASE_URLS, Account, Secret
 from binance_margin_mcp.errors import AccountError
 from binance_margin_mcp.params import random_alphanumerics
-from binance_margin_mcp.simulator.exchange import Exchange
-from binance_margin_mcp.simulator.http import SimulatorApp
-from binance_margin_mcp.simulator.keys import KeyRegistry
+
+if TYPE_CHECKING:
+    import httpx
+
+    from binance_margin_mcp.simulator.exchange import Exchange
+    from binance_margin_mcp.simulator.http import SimulatorApp
+    from binance_margin_mcp.simulator.keys import KeyRegistry
 
 PAPER_BASE_URL = DEFAULT_BASE_URLS["Paper"]  # "paper://local" in TOOLS.md
 IN_PROCESS_URL = "http://paper.local"  # what the in-process httpx client addresses
@@ -57,9 +61,10 @@ class PaperVenue:
         self._environ = environ
         self._exchange: Exchange | None = None
         self._app: SimulatorApp | None = None
+        self._tried = False  # opening is tried on the first paper use, not at start
         self.problem: str | None = None  # why the exchange is not open (a message for the agent)
         self.damaged = False  # the file is there but is not a readable paper state: moving it aside helps
-        self.keys = KeyRegistry()
+        self.keys: KeyRegistry | None = None  # made with the exchange
         self._admitted: dict[str, tuple[str, str]] = {}  # account name -> (key material digest, API key)
         # The built-in account's keys live only in this process: nothing to leak, nothing to configure.
         self.builtin = Account(
@@ -75,24 +80,34 @@ class PaperVenue:
             limits={},
             line=0,
         )
-        self._open()
 
     # -- the exchange, when it could be opened ------------------------------------------------------
 
     @property
     def exchange(self) -> Exchange:
+        self._first_use()
         if self._exchange is None:
             raise AccountError(self.problem or DAMAGED)
         return self._exchange
 
     @property
     def app(self) -> SimulatorApp:
+        self._first_use()
         if self._app is None:
             raise AccountError(self.problem or DAMAGED)
         return self._app
 
+    def _first_use(self) -> None:
+        if not self._tried:
+            self._open()
+
     def _open(self) -> None:
         """Open the state; on failure remember why (logged once, on stderr) instead of failing the server."""
+        from binance_margin_mcp.simulator.exchange import Exchange
+        from binance_margin_mcp.simulator.http import SimulatorApp
+        from binance_margin_mcp.simulator.keys import KeyRegistry
+
+        self._tried = True
         self.keys = KeyRegistry()
         self._admitted.clear()
         try:
@@ -123,6 +138,7 @@ class PaperVenue:
     def recover(self) -> str | None:
         """Make the exchange usable again: a damaged file is renamed `<name>.corrupt-<UTC time>` (kept), then a
         fresh state is opened. Returns the new name of the damaged file (no directory), if one was moved."""
+        self._first_use()
         if self._exchange is not None:
             return None
         moved = None
@@ -157,7 +173,7 @@ class PaperVenue:
 
     def transport(self) -> httpx.AsyncBaseTransport:
         """The in-process route; it always reaches the exchange that is open now (after a reset too)."""
-        return _VenueTransport(self)
+        return _venue_transport(self)
 
     def admit(self, account: Account) -> None:
         """Make the exchange accept this Paper account's key (as its own user) before its request.
@@ -170,6 +186,7 @@ class PaperVenue:
         if previous is not None and previous[0] == digest:
             return
         api_key = account.api_key.reveal()
+        assert self.keys is not None  # made with the exchange
         if previous is not None and previous[1] != api_key:
             entry = self.keys.lookup(previous[1])
             if entry is not None and entry.user == account.name:
@@ -182,17 +199,21 @@ class PaperVenue:
         return account.environment == "Paper" and account.base_url == PAPER_BASE_URL
 
 
-class _VenueTransport(httpx.AsyncBaseTransport):
-    """Routes to the venue's current app; with no exchange open, the request is not sent (admit refuses first)."""
+def _venue_transport(venue: PaperVenue) -> httpx.AsyncBaseTransport:
+    """Routes to the venue's current app; with no exchange open, the request is not sent (admit refuses first).
 
-    def __init__(self, venue: PaperVenue) -> None:
-        self._venue = venue
+    Built on first use: httpx and the simulator are imported only when a paper account is used."""
+    import httpx
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        app = self._venue._app
-        if app is None:
-            raise httpx.ConnectError("the paper exchange is not available", request=request)
-        return await app.transport().handle_async_request(request)
+    class VenueTransport(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            venue._first_use()
+            app = venue._app
+            if app is None:
+                raise httpx.ConnectError("the paper exchange is not available", request=request)
+            return await app.transport().handle_async_request(request)
+
+    return VenueTransport()
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,25 +1,25 @@
 """Request signing: bytes in, signature out (HMAC-SHA256 hex, RSA PKCS#1 v1.5 / Ed25519 base64).
 
 Pure and I/O-free except `load_private_key`; the caller percent-encodes the result before sending.
+HMAC uses the standard library; `cryptography` is imported only when an RSA or Ed25519 key is used, so
+a server with HMAC accounts (the usual case) never loads it.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from pathlib import Path
-from typing import Protocol
-
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import hmac as crypto_hmac
-from cryptography.hazmat.primitives.asymmetric import padding
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from typing import TYPE_CHECKING, Protocol
 
 from binance_margin_mcp.errors import AccountError
 
-PrivateKey = RSAPrivateKey | Ed25519PrivateKey
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+    PrivateKey = RSAPrivateKey | Ed25519PrivateKey
 
 MODES = ("HMAC", "RSA", "Ed25519")
 
@@ -45,9 +45,7 @@ class HmacSigner:
         self._key = secret.encode("utf-8")
 
     def sign(self, payload: bytes) -> str:
-        mac = crypto_hmac.HMAC(self._key, hashes.SHA256())
-        mac.update(payload)
-        return mac.finalize().hex()
+        return hmac.new(self._key, payload, hashlib.sha256).hexdigest()
 
     def __repr__(self) -> str:
         return "HmacSigner(***)"
@@ -60,11 +58,16 @@ class RsaSigner:
     mode: str = "RSA"
 
     def __init__(self, private_key: RSAPrivateKey) -> None:
+        from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
         if not isinstance(private_key, RSAPrivateKey):
             raise TypeError(f"RsaSigner needs an RSA private key, not {type(private_key).__name__}")
         self._key = private_key
 
     def sign(self, payload: bytes) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
         signature = self._key.sign(payload, padding.PKCS1v15(), hashes.SHA256())
         return base64.b64encode(signature).decode("ascii")
 
@@ -79,6 +82,8 @@ class Ed25519Signer:
     mode: str = "Ed25519"
 
     def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         if not isinstance(private_key, Ed25519PrivateKey):
             raise TypeError(f"Ed25519Signer needs an Ed25519 private key, not {type(private_key).__name__}")
         self._key = private_key
@@ -95,6 +100,9 @@ def _key_error(path: Path, reason: str) -> AccountError:
 
 
 def _key_kind(key: object) -> str:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
     if isinstance(key, RSAPrivateKey):
         return "RSA"
     if isinstance(key, Ed25519PrivateKey):
@@ -108,6 +116,11 @@ def load_private_key(path: Path, passphrase: bytes | None = None) -> PrivateKey:
     Every failure is an AccountError naming the file and the reason; messages never quote file
     content, and library exceptions are not chained because their text is not ours to vouch for.
     """
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -163,4 +176,4 @@ def make_signer(
     kind = _key_kind(key)
     if kind != canonical:
         raise AccountError(f"Signing is {canonical} but the key file holds an {kind} key ({private_key_file}).")
-    return RsaSigner(key) if isinstance(key, RSAPrivateKey) else Ed25519Signer(key)
+    return RsaSigner(key) if kind == "RSA" else Ed25519Signer(key)  # type: ignore[arg-type]

@@ -3,6 +3,9 @@
 All parameters travel in the query string (as Binance's own SDK sends them), percent-encoded per
 RFC 3986; the signature covers precisely the bytes before `&signature=`. One pooled
 `httpx.AsyncClient` per base URL; the transport and clock are injected so tests use the real stack.
+
+httpx is imported on first use, or earlier by `warm_up()` on a background thread (with the TLS context),
+so neither the server's start nor its first request waits for them.
 """
 
 from __future__ import annotations
@@ -10,24 +13,30 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from binance_margin_mcp.catalog.model import Endpoint
 from binance_margin_mcp.errors import ApiError, IpBanned, OutcomeUnknown, RateLimited, TransportError
 from binance_margin_mcp.signing import Signer
 
+if TYPE_CHECKING:
+    import httpx
+
+    Route = httpx.AsyncBaseTransport | Callable[[], httpx.AsyncBaseTransport]
+
 USER_AGENT = "binance-margin-trading/1.0.0 (Skill)"
 WEIGHT_HEADERS = ("x-sapi-used-ip-weight-1m", "x-sapi-used-uid-weight-1m", "x-mbx-used-weight-1m")
-# Binance's front end waits up to 10 s for the matching engine, so a write gets a little longer.
-READ_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-WRITE_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+# (connect, read, write, pool) seconds. Binance's front end waits up to 10 s for the matching engine, so a
+# write gets a little longer.
+READ_TIMEOUT = (5.0, 10.0, 10.0, 10.0)
+WRITE_TIMEOUT = (5.0, 15.0, 15.0, 15.0)
 _UNKNOWN_CODES = {-1006, -1007}  # "execution status unknown" in Binance's own words
 
 log = logging.getLogger(__name__)
@@ -87,19 +96,52 @@ class BinanceHttp:
         self,
         transport: httpx.AsyncBaseTransport | None = None,
         clock_ms: Callable[[], int] | None = None,
-        routes: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        routes: Mapping[str, Route] | None = None,
     ) -> None:
         self._transport = transport
-        self._routes = dict(routes or {})  # base URL -> transport (the in-process paper exchange)
+        # base URL -> transport, or a function making it on first use (the in-process paper exchange)
+        self._routes = dict(routes or {})
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self._clients: dict[str, httpx.AsyncClient] = {}
+        self._tls: ssl.SSLContext | None = None
+        self._warming: threading.Thread | None = None
+
+    def warm_up(self) -> None:
+        """Import httpx and httpcore and build the TLS context on a daemon thread (about 40 ms of work), so the
+        first request does not pay for them. Call it once the server is built."""
+        if self._warming is None and self._transport is None:
+            self._warming = threading.Thread(target=self._warm, name="http-warm-up", daemon=True)
+            self._warming.start()
+
+    def _warm(self) -> None:
+        try:
+            self._tls_context()
+        except Exception as exc:  # the first request tries again and reports it
+            log.warning("HTTP warm-up failed (%s)", type(exc).__name__)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """One TLS context (certifi's CAs) shared by every host's client."""
+        if self._tls is None:
+            import httpcore  # noqa: F401  (what the first client would import: h11, the connection pool)
+            import httpx
+
+            self._tls = httpx.create_ssl_context()
+        return self._tls
 
     def _client(self, base_url: str) -> httpx.AsyncClient:
         client = self._clients.get(base_url)
         if client is None:
+            import httpx
+
+            transport = self._routes.get(base_url, self._transport)
+            if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+                transport = transport()
+            if transport is None and self._warming is not None:
+                self._warming.join()  # at most the rest of the warm-up, once
             client = httpx.AsyncClient(
                 base_url=base_url,
-                transport=self._routes.get(base_url, self._transport),
+                transport=transport,
+                verify=self._tls_context() if transport is None else True,
                 headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
                 follow_redirects=False,  # a redirect could carry the key header somewhere else
                 trust_env=False,  # no proxy from the environment sees signed requests
@@ -124,6 +166,8 @@ class BinanceHttp:
     async def send(
         self, entry: Endpoint, pairs: Sequence[tuple[str, str]], creds: Credentials, timestamp_ms: int | None = None
     ) -> tuple[ApiResponse, SentRequest]:
+        import httpx
+
         query, unsigned = self.build_query(entry, pairs, creds, timestamp_ms)
         sent = SentRequest(entry.method, entry.path, unsigned)
         headers = {"X-MBX-APIKEY": creds.api_key} if creds.api_key else {}
