@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from mcp import Client
@@ -17,7 +18,7 @@ from binance_margin_mcp.transport import BinanceHttp
 
 from conftest import TEST_KEY, TEST_SECRET, account_block, write_tools_md
 
-HEAVY = ("httpx", "httpcore", "cryptography", "binance_margin_mcp.simulator")
+HEAVY = ("httpx", "httpcore", "cryptography", "binance_margin_mcp.simulator", "sqlite3")
 
 
 def loaded_after(code: str) -> list[str]:
@@ -30,7 +31,7 @@ def loaded_after(code: str) -> list[str]:
 
 def test_the_request_path_modules_import_nothing_heavy():
     """Service, transport, client, pre-trade, paper and signing load neither httpx nor cryptography nor the
-    simulator at import time."""
+    simulator (nor sqlite3) at import time."""
     modules = ("service", "transport", "client", "pretrade", "paper", "signing")
     assert loaded_after("\n".join(f"import binance_margin_mcp.{m}" for m in modules)) == []
 
@@ -70,15 +71,18 @@ async def test_the_paper_exchange_opens_on_the_first_paper_call(tmp_path: Path):
 
 
 def test_the_warm_up_builds_one_tls_context_for_every_host():
-    """warm_up() imports httpx/httpcore and builds the TLS context on a thread; clients then share it."""
+    """warm_up() builds the TLS context on a thread at once (httpx's imports wait there until start-up is over,
+    or until the first request asks); clients then share that one context."""
     http = BinanceHttp()
     http.warm_up()
     assert http._warming is not None
-    http._warming.join(timeout=30)
+    deadline = time.monotonic() + 30
+    while http._tls is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     context = http._tls
     assert context is not None
     first, second = http._client("https://api.binance.com"), http._client("https://testnet.binance.vision")
-    assert http._tls is context
+    assert http._tls is context and not http._warming.is_alive()  # the first client woke it and waited for it
     assert first._transport._pool._ssl_context is context is second._transport._pool._ssl_context
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -103,6 +102,8 @@ class PaperVenue:
 
     def _open(self) -> None:
         """Open the state; on failure remember why (logged once, on stderr) instead of failing the server."""
+        import sqlite3
+
         from binance_margin_mcp.simulator.exchange import Exchange
         from binance_margin_mcp.simulator.http import SimulatorApp
         from binance_margin_mcp.simulator.keys import KeyRegistry

@@ -38,6 +38,8 @@ WEIGHT_HEADERS = ("x-sapi-used-ip-weight-1m", "x-sapi-used-uid-weight-1m", "x-mb
 READ_TIMEOUT = (5.0, 10.0, 10.0, 10.0)
 WRITE_TIMEOUT = (5.0, 15.0, 15.0, 15.0)
 _UNKNOWN_CODES = {-1006, -1007}  # "execution status unknown" in Binance's own words
+# How long the warm-up waits before importing httpx: past the start-up (spawn -> tools/list is about 0.5 s).
+WARM_IMPORT_DELAY_S = 1.0
 
 log = logging.getLogger(__name__)
 # httpx logs every URL at INFO; ours carry signatures and account activity: keep them quiet.
@@ -105,39 +107,45 @@ class BinanceHttp:
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._tls: ssl.SSLContext | None = None
         self._warming: threading.Thread | None = None
+        self._needed = threading.Event()  # a request wants the HTTP stack now: the warm-up stops waiting
 
     def warm_up(self) -> None:
-        """Import httpx and httpcore and build the TLS context on a daemon thread (about 40 ms of work), so the
-        first request does not pay for them. Call it once the server is built."""
+        """Build the TLS context now and import httpx/httpcore a little later, on a daemon thread, so that the
+        first request pays for neither (about 40 ms) and start-up does not wait for them. Call it once the
+        server is built."""
         if self._warming is None and self._transport is None:
             self._warming = threading.Thread(target=self._warm, name="http-warm-up", daemon=True)
             self._warming.start()
 
     def _warm(self) -> None:
         try:
-            self._tls_context()
+            self._tls_context()  # OpenSSL reads the CA bundle without holding the GIL: start-up goes on meanwhile
+            # The imports do hold the GIL: they wait until start-up is over, or until a request needs them.
+            self._needed.wait(WARM_IMPORT_DELAY_S)
+            import httpcore  # noqa: F401  (what the first client imports: h11, the connection pool)
+            import httpx  # noqa: F401
         except Exception as exc:  # the first request tries again and reports it
             log.warning("HTTP warm-up failed (%s)", type(exc).__name__)
 
     def _tls_context(self) -> ssl.SSLContext:
-        """One TLS context (certifi's CAs) shared by every host's client."""
+        """One TLS context for every host: httpx's default (certifi's CA bundle), built once."""
         if self._tls is None:
-            import httpcore  # noqa: F401  (what the first client would import: h11, the connection pool)
-            import httpx
+            import certifi
 
-            self._tls = httpx.create_ssl_context()
+            self._tls = ssl.create_default_context(cafile=certifi.where())
         return self._tls
 
     def _client(self, base_url: str) -> httpx.AsyncClient:
         client = self._clients.get(base_url)
         if client is None:
+            if self._warming is not None:
+                self._needed.set()
+                self._warming.join()  # at most the rest of the warm-up, on the first request only
             import httpx
 
             transport = self._routes.get(base_url, self._transport)
             if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
                 transport = transport()
-            if transport is None and self._warming is not None:
-                self._warming.join()  # at most the rest of the warm-up, once
             client = httpx.AsyncClient(
                 base_url=base_url,
                 transport=transport,
