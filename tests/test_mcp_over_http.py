@@ -38,7 +38,7 @@ def wait_listening(port: int, process: subprocess.Popen, seconds: float = 20.0) 
 
 
 async def test_http_transport_lists_every_tool(tools_md):
-    """The HTTP server answers tools/list at /mcp with every catalog tool."""
+    """The HTTP server started with `--toolsets all` answers tools/list at /mcp with every catalog tool."""
     port = free_port()
     token_file = tools_md.parent / "http-token"
     token_file.write_text("over-http-test-token\n")
@@ -55,6 +55,8 @@ async def test_http_transport_lists_every_tool(tools_md):
         ":memory:",
         "--journal",
         str(tools_md.parent / "journal.jsonl"),  # never the user's data directory
+        "--toolsets",
+        "all",  # every endpoint listed
         "--http-token-file",
         str(token_file),  # never the user's config directory
     ]

@@ -9,7 +9,7 @@ import pytest
 from mcp import Client
 
 from binance_margin_mcp.app import build_server
-from binance_margin_mcp.catalog import CATALOG
+from binance_margin_mcp.catalog import CATALOG, TOOLSETS
 from binance_margin_mcp.settings import Settings
 
 from conftest import MAIN_KEY, MAIN_SECRET, Elicitor, account_block, write_tools_md
@@ -129,12 +129,14 @@ async def test_special_key_creation_and_manual_liquidation_are_off_unless_enable
 
 
 async def test_read_only_registers_only_read_tools(paper_client):
-    """--read-only: every registered tool is read-only; no transaction or local write is offered."""
-    async with paper_client(read_only=True) as client:
+    """--read-only: every listed tool is read-only (execute_tool too: it can only run reads then); no transaction
+    or local write is offered."""
+    local = {"list_accounts", "show_account", "list_journal", "search_tools", "describe_tool", "execute_tool"}
+    async with paper_client(read_only=True, toolsets=TOOLSETS) as client:
         tools = (await client.list_tools()).tools
     names = {t.name for t in tools}
     assert all(t.annotations.read_only_hint for t in tools)
-    assert names == {n for n, e in CATALOG.items() if e.read_only} | {"list_accounts", "show_account", "list_journal"}
+    assert names == {n for n, e in CATALOG.items() if e.read_only} | local
 
 
 async def test_toolsets_register_only_the_chosen_groups(paper_client):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from binance_margin_mcp.catalog import CATALOG
+from binance_margin_mcp.catalog import CORE
 
 from conftest import MAIN_KEY, MAIN_SECRET, Elicitor, account_block, assert_no_secret, write_tools_md
 
@@ -47,7 +47,7 @@ async def test_stdio_server_lists_tools_reads_and_sends_a_confirmed_order_once(f
                 "create_margin_order",
                 {"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.001"},
             )
-    assert len(tools.tools) == len(CATALOG) + 10
+    assert len(tools.tools) == len(CORE) + 13  # the core, ten hand-written tools, three for discovery
     assert read.structured_content == {"marginLevel": "999.00000000"}
     assert not order.is_error and order.structured_content == {"orderId": 42}
     assert len(elicitor.messages) == 1

@@ -1,24 +1,26 @@
-"""The only module that knows the MCP SDK: registers catalog tools and hand-written tools on an MCPServer.
+"""The only module that knows the MCP SDK: builds the catalog tools and hand-written tools of an MCPServer.
 
-One generic factory turns each catalog entry into a tool (synthesized signature, annotations, `_meta`)
-that hands the call to the request pipeline, then runs the approval channel the pipeline asks for:
-the client's dialog (elicitation, both protocol eras) or the approval page (optionally opened by
-URL-mode elicitation). Every failure becomes an `isError` result, never a traceback.
+Every tool is a copy of one SDK template with a precomputed schema (schema.py); each reads its raw arguments
+and checks them itself. Endpoint calls, by name or through execute_tool, go to the request pipeline; the
+adapter then runs the approval channel the pipeline asks for: the client's dialog (elicitation, both protocol
+eras) or the approval page (optionally opened by URL-mode elicitation). Every failure becomes an `isError`
+result, never a traceback; an answer too long to read is cut to valid JSON (result_size.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
+import functools
 import logging
 import secrets
 import weakref
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from typing import Any
 
 from mcp import Client
 from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import (
     CallToolResult,
     ElicitRequest,
@@ -28,25 +30,49 @@ from mcp.types import (
     TextContent,
     ToolAnnotations,
 )
-from pydantic import BaseModel, Field, WithJsonSchema
+from mcp.types import Tool as MCPTool
+from pydantic import BaseModel, Field
 
 from binance_margin_mcp import __version__
 from binance_margin_mcp.catalog import CATALOG, Endpoint
-from binance_margin_mcp.errors import McpToolError
+from binance_margin_mcp.discovery import Discovery
+from binance_margin_mcp.errors import InvalidArguments, McpToolError
 from binance_margin_mcp.gate import CONFIRM_WORD, Approval, Channel, State
+from binance_margin_mcp.local_tools import (
+    ACCOUNT_TOOLS,
+    DESCRIBE_TOOL,
+    EXECUTE_ARGS,
+    EXECUTE_DESCRIPTION,
+    JOURNAL_TOOLS,
+    PAPER_TOOLS,
+    SEARCH_TOOLS,
+    LocalTool,
+)
 from binance_margin_mcp.meta_tools import MetaTools
 from binance_margin_mcp.pipeline import Ask, Caller, Pipeline, Progress
-from binance_margin_mcp.schema import ACCOUNT_SCHEMA, param_schema
+from binance_margin_mcp.result_size import MAX_TEXT, fit, narrowing_hints
+from binance_margin_mcp.schema import annotation_hints, compact_hints, input_schema, local_schema, read_args
 from binance_margin_mcp.service import Outcome, error_outcome
 
 log = logging.getLogger(__name__)
 
-INSTRUCTIONS = (
-    "Binance Margin trading tools. Accounts come from TOOLS.md: list them with list_accounts (names and "
-    "environments only) and pass `account` when the user names one. On Mainnet every transaction needs the "
-    f"human to type {CONFIRM_WORD}: show the preview and ask them; never type it yourself. Client order ids get "
-    "the `agent-` prefix automatically."
-)
+
+def instructions(partial: bool) -> str:
+    """The server instructions: what every tool shares is said here once, not in each schema."""
+    text = (
+        "Binance Margin trading tools. Accounts come from TOOLS.md: list them with list_accounts (names and "
+        "environments only). Every endpoint tool takes an optional `account`, a TOOLS.md account name: without it "
+        "the server uses 'main' (or the only account); if several accounts exist and none is 'main', ask the user "
+        f"which one to use. On Mainnet every transaction needs the human to type {CONFIRM_WORD}: show the preview "
+        "and ask them; never type it yourself. Client order ids get the `agent-` prefix automatically; the server "
+        'sets recvWindow itself. Decimals are strings like "0.001".'
+    )
+    if partial:
+        text += (
+            " Only the everyday endpoints are listed: search_tools finds every other one (by words or toolset name), "
+            "describe_tool shows its arguments, and execute_tool runs it with the same checks and approvals."
+        )
+    return text
 
 
 class ConfirmForm(BaseModel):
@@ -72,13 +98,28 @@ _session_ids: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 _HTTP_SESSION_HEADER = "mcp-session-id"
 
 
+_BY_ENDPOINT = {entry.endpoint_id: entry for entry in CATALOG.values()}
+
+
 def to_result(outcome: Outcome) -> CallToolResult:
+    """The MCP result; an answer whose text passes MAX_TEXT characters is cut to valid JSON with a note."""
+    data, text = outcome.data, outcome.rendered()
+    if len(text) > MAX_TEXT:
+        trimmed = fit(data, text, _narrowing(outcome))
+        if trimmed is not None:
+            data, text = trimmed
     return CallToolResult(
-        content=[TextContent(type="text", text=outcome.rendered())],
-        structured_content=outcome.data,
+        content=[TextContent(type="text", text=text)],
+        structured_content=data,
         is_error=outcome.is_error,
         _meta=outcome.meta or None,
     )
+
+
+def _narrowing(outcome: Outcome) -> list[str]:
+    """The optional parameters of the endpoint that answered which narrow its answer (limit, startTime...)."""
+    entry = _BY_ENDPOINT.get(str(outcome.meta.get("endpoint")))
+    return narrowing_hints([p.name for p in entry.params if not p.required]) if entry is not None else []
 
 
 def _raw_arguments(ctx: Context) -> dict[str, Any]:
@@ -218,252 +259,202 @@ def _spelled(action: str) -> str:
     return {"decline": "declined", "cancel": "cancelled"}.get(action, "cancelled")
 
 
-def _annotations(entry: Endpoint) -> ToolAnnotations:
-    return ToolAnnotations(
-        title=entry.title,
-        read_only_hint=entry.read_only,
-        destructive_hint=False if entry.read_only else entry.destructive_hint,
-        idempotent_hint=True if entry.read_only else entry.idempotent,
-        open_world_hint=True,
-    )
+# -- endpoint calls: a listed tool and execute_tool run exactly this ---------------------------------------------
 
 
-def _signature_params(entry: Endpoint) -> list[inspect.Parameter]:
-    kw = inspect.Parameter.KEYWORD_ONLY
-    params = [
-        inspect.Parameter(
-            p.name,
-            kw,
-            annotation=Annotated[Any, WithJsonSchema(param_schema(p))],
-            default=inspect.Parameter.empty if p.required else None,
+async def call_endpoint(
+    ctx: Context, pipeline: Pipeline, entry: Endpoint, arguments: dict[str, Any]
+) -> CallToolResult | InputRequiredResult:
+    """One endpoint call, whether the tool was called by name or through execute_tool: the same argument checks
+    (unknown ones refused), the same pipeline (operator limits, the human's approval, the journal)."""
+    try:
+        pipeline.service.check_arguments(entry, arguments)
+        account = _account_argument(arguments)
+    except McpToolError as error:
+        return to_result(error_outcome(error))
+    if ctx.request_state:
+        return await resume(ctx, pipeline)
+    args = {name: value for name, value in arguments.items() if name != "account" and value is not None}
+    return await drive(ctx, pipeline, await pipeline.call(entry, args, account, _caller(ctx)))
+
+
+def _account_argument(arguments: dict[str, Any]) -> str | None:
+    account = arguments.get("account")
+    if account is None or isinstance(account, str):
+        return account
+    raise InvalidArguments('account must be a TOOLS.md account name (a string), e.g. "main".', "account")
+
+
+# -- building the tools: one SDK template, copied per tool ------------------------------------------------------
+
+
+@functools.cache
+def _template() -> Tool:
+    """The one SDK `Tool` every tool is copied from, built once per process.
+
+    Its function takes only the Context, so the SDK's argument model has no fields and lets every argument
+    through untouched: each tool reads its raw arguments from the request and checks them itself (params.py for
+    endpoints, schema.read_args for the hand-written tools), naming the argument in any refusal. Copying it with
+    a precomputed schema costs microseconds; `add_tool` would build a pydantic model and a schema per tool
+    (~2 ms each). Relies on mcp 2.3.0 (pinned): tests/test_tool_building.py checks that unknown arguments still
+    reach the tool and that copies list the schema they were given.
+    """
+
+    async def template(ctx: Context) -> CallToolResult | InputRequiredResult:
+        raise NotImplementedError  # every copy replaces the function
+
+    return Tool.from_function(template, name="template")
+
+
+def _tool(
+    name: str,
+    fn: Callable[[Context], Awaitable[CallToolResult | InputRequiredResult]],
+    description: str,
+    parameters: dict[str, Any],
+    hints: Mapping[str, bool],
+    *,
+    title: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Tool:
+    annotations = ToolAnnotations.model_validate(dict(hints)) if hints else None
+    update = {"fn": fn, "name": name, "title": title, "description": description, "parameters": parameters}
+    return _template().model_copy(update={**update, "annotations": annotations, "meta": meta})
+
+
+def endpoint_tools(entries: list[Endpoint], pipeline: Pipeline, on_call: Callable[[], None]) -> list[Tool]:
+    """One tool per catalog entry; `_meta` names the endpoint, hints come from its risk."""
+
+    def bind(entry: Endpoint) -> Callable[[Context], Awaitable[CallToolResult | InputRequiredResult]]:
+        async def tool(ctx: Context) -> CallToolResult | InputRequiredResult:
+            on_call()
+            return await call_endpoint(ctx, pipeline, entry, _raw_arguments(ctx))
+
+        return tool
+
+    return [
+        _tool(
+            entry.name,
+            bind(entry),
+            entry.description,
+            input_schema(entry),
+            annotation_hints(entry),
+            title=entry.title,
+            meta={"endpoint": entry.endpoint_id},
         )
-        for p in entry.params
+        for entry in entries
     ]
-    params.append(
-        inspect.Parameter("account", kw, annotation=Annotated[Any, WithJsonSchema(ACCOUNT_SCHEMA)], default=None)
-    )
-    return params
 
 
-def _present(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in kwargs.items() if v is not None}
+Handler = Callable[[Context, dict[str, Any]], Awaitable[CallToolResult | InputRequiredResult]]
 
 
-def endpoint_tool(entry: Endpoint, pipeline: Pipeline, on_call: Callable[[], None] = lambda: None) -> Any:
-    """Build the async function the SDK registers for one catalog entry (`on_call` runs first, every call)."""
-    arg_params = _signature_params(entry)
-    service = pipeline.service
-
-    async def tool(ctx: Context, **kwargs: Any) -> CallToolResult | InputRequiredResult:
-        on_call()
+def _local_tool(spec: LocalTool, handler: Handler, hints: Mapping[str, bool] | None = None) -> Tool:
+    async def tool(ctx: Context) -> CallToolResult | InputRequiredResult:
         try:
-            service.check_arguments(entry, _raw_arguments(ctx))
+            args = read_args(spec.name, spec.args, _raw_arguments(ctx))
         except McpToolError as error:
             return to_result(error_outcome(error))
+        return await handler(ctx, args)
+
+    chosen = dict(spec.hints) if hints is None else hints
+    return _tool(spec.name, tool, spec.description, local_schema(spec.args), chosen)
+
+
+def local_tools(meta: MetaTools, read_only: bool) -> list[Tool]:
+    """Accounts, the confirmation, the journal and the paper controls (under --read-only only the reads)."""
+    pipeline = meta.pipeline
+
+    async def add_account(ctx: Context, a: dict[str, Any]) -> CallToolResult | InputRequiredResult:
         if ctx.request_state:
             return await resume(ctx, pipeline)
-        account_name = kwargs.pop("account", None)
-        return await drive(ctx, pipeline, await pipeline.call(entry, _present(kwargs), account_name, _caller(ctx)))
+        return await drive(ctx, pipeline, await meta.add_account(_caller(ctx), **a))
 
-    params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context), *arg_params]
-    annotations: dict[str, Any] = {"ctx": Context, **{p.name: p.annotation for p in arg_params}}
-    returns = CallToolResult | InputRequiredResult
-    tool.__signature__ = inspect.Signature(params, return_annotation=returns)  # type: ignore[attr-defined]
-    tool.__annotations__ = {**annotations, "return": returns}
-    tool.__name__ = tool.__qualname__ = entry.name
-    return tool
-
-
-def _compact_schema(server: MCPServer, name: str) -> None:
-    """Drop pydantic's generated per-property titles and `default: null`: they carry no information,
-    and with ~700 parameters they are a fifth of `tools/list` that every client puts in its context.
-    (Only `tools/list` reads this schema; argument validation uses the SDK's own model.)"""
-    tool = server._tool_manager.get_tool(name)  # the SDK offers no public handle on a registered schema
-    if tool is None:
-        return
-    tool.parameters.pop("title", None)
-    for prop in tool.parameters.get("properties", {}).values():
-        prop.pop("title", None)
-        if "default" in prop and prop["default"] is None:
-            del prop["default"]
-
-
-def register_endpoint_tools(
-    server: MCPServer, pipeline: Pipeline, entries: list[Endpoint], on_call: Callable[[], None] = lambda: None
-) -> None:
-    for entry in entries:
-        server.add_tool(
-            endpoint_tool(entry, pipeline, on_call),
-            name=entry.name,
-            title=entry.title,
-            description=entry.description,
-            annotations=_annotations(entry),
-            meta={"endpoint": entry.endpoint_id, "toolset": entry.toolset, "transaction": entry.transaction},
-        )
-        _compact_schema(server, entry.name)
-
-
-def register_meta_tools(server: MCPServer, meta: MetaTools, read_only: bool = False) -> None:
-    """The hand-written tools: accounts and the token confirmation."""
-    local = {"open_world_hint": False}
-
-    async def list_accounts() -> CallToolResult:
-        return to_result(meta.list_accounts())
-
-    async def show_account(account: str | None = None) -> CallToolResult:
-        return to_result(meta.show_account(account))
-
-    async def add_account(
-        ctx: Context,
-        name: Annotated[str, Field(description="New account name, e.g. main")],
-        environment: Annotated[str, Field(description="Mainnet, Testnet or Paper")],
-        signing: Annotated[str, Field(description="HMAC, RSA or Ed25519")] = "HMAC",
-        credentials_file: Annotated[
-            str | None, Field(description="Path of a file: line 1 API key, line 2 secret (HMAC)")
-        ] = None,
-        private_key_file: Annotated[str | None, Field(description="PEM private key path (RSA/Ed25519)")] = None,
-        passphrase_env: Annotated[str | None, Field(description="Env var holding the PEM passphrase")] = None,
-        base_url: Annotated[str | None, Field(description="Optional official Binance host or loopback URL")] = None,
-        description: Annotated[str | None, Field(description="Optional note")] = None,
-    ) -> CallToolResult | InputRequiredResult:
+    async def remove_account(ctx: Context, a: dict[str, Any]) -> CallToolResult | InputRequiredResult:
         if ctx.request_state:
-            return await resume(ctx, meta.pipeline)
-        result = await meta.add_account(
-            _caller(ctx),
-            name=name,
-            environment=environment,
-            signing=signing,
-            credentials_file=credentials_file,
-            private_key_file=private_key_file,
-            passphrase_env=passphrase_env,
-            base_url=base_url,
-            description=description,
-        )
-        return await drive(ctx, meta.pipeline, result)
+            return await resume(ctx, pipeline)
+        return await drive(ctx, pipeline, await meta.remove_account(_caller(ctx), a["name"]))
 
-    async def remove_account(ctx: Context, name: str) -> CallToolResult | InputRequiredResult:
-        if ctx.request_state:
-            return await resume(ctx, meta.pipeline)
-        return await drive(ctx, meta.pipeline, await meta.remove_account(_caller(ctx), name))
-
-    async def confirm_transaction(
-        ctx: Context,
-        approvalId: Annotated[
-            str, Field(description="The approvalId of an approval_pending result (its token in token mode)")
-        ],
-        confirmation: Annotated[
-            str | None,
-            Field(description="Only for one-time-code or token approvals: exactly what the human typed"),
-        ] = None,
-    ) -> CallToolResult:
+    async def confirm_transaction(ctx: Context, a: dict[str, Any]) -> CallToolResult:
         meta.recovery.start_once()
-        return to_result(await meta.pipeline.confirm(approvalId, confirmation, _caller(ctx), _progress(ctx)))
+        caller = _caller(ctx)
+        return to_result(await pipeline.confirm(a["approvalId"], a["confirmation"], caller, _progress(ctx)))
 
-    async def reset_paper_account(
-        account: Annotated[str | None, Field(description="Paper account name (default: main/the only one)")] = None,
-    ) -> CallToolResult:
-        return to_result(meta.reset_paper_account(account))
+    async def list_journal(ctx: Context, a: dict[str, Any]) -> CallToolResult:
+        meta.recovery.start_once()
+        return to_result(await meta.list_journal(a["limit"], a["account"], a["outcome"]))
 
-    async def set_paper_price(
-        symbol: Annotated[str, Field(description="Pair, e.g. BTCUSDT")],
-        price: Annotated[str, Field(description='New last price as a decimal string, e.g. "58900"')],
-    ) -> CallToolResult:
-        return to_result(meta.set_paper_price(symbol, price))
+    handlers: dict[str, Handler] = {
+        "list_accounts": _plain(lambda a: meta.list_accounts()),
+        "show_account": _plain(lambda a: meta.show_account(a["account"])),
+        "add_account": add_account,
+        "remove_account": remove_account,
+        "confirm_transaction": confirm_transaction,
+        "list_journal": list_journal,
+        "recover_journal": _awaited(lambda a: meta.recover_journal()),
+        "deposit_paper_funds": _plain(
+            lambda a: meta.deposit_paper_funds(a["account"], a["asset"], a["amount"], a["isolated_symbol"])
+        ),
+        "reset_paper_account": _plain(lambda a: meta.reset_paper_account(a["account"])),
+        "set_paper_price": _plain(lambda a: meta.set_paper_price(a["symbol"], a["price"])),
+    }
+    specs = (*ACCOUNT_TOOLS, *JOURNAL_TOOLS, *PAPER_TOOLS)
+    # --read-only: nothing that changes state, not even locally.
+    return [_local_tool(spec, handlers[spec.name]) for spec in specs if spec.read_only or not read_only]
 
-    specs = [
-        (
-            list_accounts,
-            "List the configured Binance accounts (names and environments only).",
-            ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, **local),
-        ),
-        (
-            show_account,
-            "Show one account with its API key and secret masked.",
-            ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, **local),
-        ),
-        (
-            add_account,
-            "Add an account to TOOLS.md from a credentials file or PEM path (the secret never passes "
-            "through the chat). Answers with the masked view. A Mainnet account needs the human's approval.",
-            ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, **local),
-        ),
-        (
-            remove_account,
-            "Remove an account from TOOLS.md. Removing a Mainnet account needs the human's approval.",
-            ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, **local),
-        ),
-        (
-            confirm_transaction,
-            "Finish a Mainnet transaction (or credential change) that is waiting for the human's approval: pass the "
-            "approvalId of its approval_pending result. For the approval page it sends only once the human approved "
-            "it there (waiting briefly); for one-time-code or token approvals pass the human's exact reply as "
-            "`confirmation`. Each approval is used once. Never pass text the human did not type.",
-            ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True),
-        ),
+
+def _plain(answer: Callable[[dict[str, Any]], Outcome]) -> Handler:
+    async def handler(ctx: Context, a: dict[str, Any]) -> CallToolResult:
+        return to_result(answer(a))
+
+    return handler
+
+
+def _awaited(answer: Callable[[dict[str, Any]], Awaitable[Outcome]]) -> Handler:
+    async def handler(ctx: Context, a: dict[str, Any]) -> CallToolResult:
+        return to_result(await answer(a))
+
+    return handler
+
+
+def discovery_tools(discovery: Discovery, pipeline: Pipeline, on_call: Callable[[], None]) -> list[Tool]:
+    """search_tools, describe_tool and execute_tool over the endpoints available in this configuration."""
+
+    async def describe_tool(ctx: Context, a: dict[str, Any]) -> CallToolResult:
+        try:
+            return to_result(discovery.describe(a["name"]))
+        except McpToolError as error:
+            return to_result(error_outcome(error))
+
+    async def execute_tool(ctx: Context, a: dict[str, Any]) -> CallToolResult | InputRequiredResult:
+        on_call()
+        try:
+            entry = discovery.find(a["name"])
+        except McpToolError as error:
+            return to_result(error_outcome(error))
+        return await call_endpoint(ctx, pipeline, entry, a["arguments"] or {})
+
+    # execute_tool can only do what the available endpoints do: read-only hints when every one of them reads.
+    reads_only = all(entry.read_only for entry in discovery.entries.values())
+    execute_hints = compact_hints(readOnlyHint=True, destructiveHint=False, idempotentHint=True) if reads_only else {}
+    execute = LocalTool("execute_tool", EXECUTE_DESCRIPTION, EXECUTE_ARGS)
+    return [
+        _local_tool(SEARCH_TOOLS, _plain(lambda a: discovery.search(a["query"], a["limit"]))),
+        _local_tool(DESCRIBE_TOOL, describe_tool),
+        _local_tool(execute, execute_tool, execute_hints),
     ]
 
-    async def list_journal(
-        limit: Annotated[int, Field(ge=1, le=500, description="How many recent entries (1-500)")] = 20,
-        account: Annotated[str | None, Field(description="Only this account")] = None,
-        outcome: Annotated[
-            str | None,
-            Field(description="Only this outcome: sent, error, UNKNOWN, reconciled, refused, not_sent, pending"),
-        ] = None,
-    ) -> CallToolResult:
-        meta.recovery.start_once()
-        return to_result(await meta.list_journal(limit, account, outcome))
 
-    async def recover_journal() -> CallToolResult:
-        return to_result(await meta.recover_journal())
+class MarginServer(MCPServer):
+    """An MCPServer whose `tools/list` shows the listed tools only; an available endpoint that is not listed
+    still answers a call by its name (a client may call a name it learned from search_tools), through the same
+    pipeline as execute_tool."""
 
-    async def deposit_paper_funds(
-        asset: Annotated[str, Field(description="Asset, e.g. USDT")],
-        amount: Annotated[str, Field(description='Amount as a decimal string, e.g. "1000"')],
-        isolated_symbol: Annotated[
-            str | None, Field(description="Isolated pair to fund, e.g. BTCUSDT (default: cross margin)")
-        ] = None,
-        account: Annotated[str | None, Field(description="Paper account name (default: main/the only one)")] = None,
-    ) -> CallToolResult:
-        return to_result(meta.deposit_paper_funds(account, asset, amount, isolated_symbol))
+    def __init__(self, *args: Any, listed: frozenset[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.listed = listed
 
-    specs += [
-        (
-            deposit_paper_funds,
-            "Add paper money to a built-in paper account, into cross margin or an isolated pair (the way to fund "
-            "isolated paper trading). Paper only; no real account is touched.",
-            ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, **local),
-        ),
-        (
-            list_journal,
-            "Read the audit journal: pending and UNKNOWN requests first, with the read to check each, then the most "
-            "recent transaction attempts on every account (time, account, endpoint, parameters as sent, how it was "
-            "confirmed, outcome). Never contains keys.",
-            ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, **local),
-        ),
-        (
-            recover_journal,
-            "Settle requests a stopped server left without an outcome: looks each up on Binance and records its real "
-            "status or UNKNOWN with what to check. Sends nothing new.",
-            ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, **local),
-        ),
-        (
-            reset_paper_account,
-            "Reset a built-in paper account to its starting balances (10000 USDT, 0.1 BTC), "
-            "deleting its orders, loans and history. Paper only.",
-            ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, **local),
-        ),
-        (
-            set_paper_price,
-            "Move the paper market: set a pair's last price on the built-in paper exchange; resting "
-            "paper orders, stops and liquidations react at once. Paper only; real markets are untouched.",
-            ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, **local),
-        ),
-    ]
-    for fn, description, hints in specs:
-        if read_only and not hints.read_only_hint:
-            continue  # --read-only: nothing that changes state, not even locally
-        server.add_tool(fn, name=fn.__name__, description=description, annotations=hints)
-        _compact_schema(server, fn.__name__)
+    async def list_tools(self) -> list[MCPTool]:
+        return [tool for tool in await super().list_tools() if tool.name in self.listed]
 
 
 def build_mcp_server(
@@ -471,14 +462,28 @@ def build_mcp_server(
     entries: list[Endpoint] | None = None,
     log_level: str = "WARNING",
     read_only: bool = False,
+    listed: Collection[str] | None = None,
 ) -> MCPServer:
-    server = MCPServer("binance-margin-mcp", version=__version__, instructions=INSTRUCTIONS, log_level=log_level)
+    """`entries`: the endpoints available (default: the whole catalog); `listed`: those of them `tools/list`
+    shows (default: all). The hand-written and discovery tools are always listed."""
+    available = entries if entries is not None else list(CATALOG.values())
+    names = {entry.name for entry in available}
+    shown = names if listed is None else names & set(listed)
     meta = MetaTools(pipeline)
+    local = [spec.name for spec in (*ACCOUNT_TOOLS, *JOURNAL_TOOLS, *PAPER_TOOLS, SEARCH_TOOLS, DESCRIBE_TOOL)]
+    discovery = Discovery(available, shown, [*local, "execute_tool"])
     # Requests a stopped server left without an outcome are settled in the background from the first call on.
     on_call = meta.recovery.start_once
-    register_endpoint_tools(server, pipeline, entries if entries is not None else list(CATALOG.values()), on_call)
-    register_meta_tools(server, meta, read_only)
-    return server
+    hand_written = local_tools(meta, read_only) + discovery_tools(discovery, pipeline, on_call)
+    tools = endpoint_tools(available, pipeline, on_call) + hand_written
+    return MarginServer(
+        "binance-margin-mcp",
+        version=__version__,
+        instructions=instructions(partial=shown != names),
+        log_level=log_level,  # type: ignore[arg-type]
+        tools=tools,
+        listed=frozenset(shown | {tool.name for tool in hand_written}),
+    )
 
 
 def in_memory_client(server: MCPServer, **options: Any) -> Client:

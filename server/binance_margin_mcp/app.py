@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from binance_margin_mcp.adapter import build_mcp_server
 from binance_margin_mcp.approval_page import ApprovalPage, open_in_browser
-from binance_margin_mcp.catalog import CATALOG, Endpoint
+from binance_margin_mcp.catalog import CATALOG, CORE, Endpoint
 from binance_margin_mcp.client import BinanceClient
 from binance_margin_mcp.credentials import Account, ToolsMdStore
 from binance_margin_mcp.gate import Gate
@@ -105,7 +105,11 @@ def build_server(settings: Settings, *, warm_http: bool = False, **kwargs: objec
     clock = kwargs.get("clock", time.monotonic)
     pipeline = build_pipeline(service, settings, clock)  # type: ignore[arg-type]
     server = build_mcp_server(
-        pipeline, selected_entries(settings), log_level=settings.log_level, read_only=settings.read_only
+        pipeline,
+        selected_entries(settings),
+        log_level=settings.log_level,
+        read_only=settings.read_only,
+        listed=CORE if settings.toolsets is None else None,  # no --toolsets: the core listed, the rest discovered
     )
     if warm_http:
         service.executor.client.http.warm_up()
@@ -113,7 +117,8 @@ def build_server(settings: Settings, *, warm_http: bool = False, **kwargs: objec
 
 
 def selected_entries(settings: Settings) -> list[Endpoint]:
-    """The catalog entries this server registers: --toolsets and --read-only filter the same data."""
+    """The catalog entries this server makes available (listed or found by search_tools): --toolsets and
+    --read-only filter the same data."""
     return [
         entry
         for entry in CATALOG.values()

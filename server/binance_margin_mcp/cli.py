@@ -92,7 +92,8 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--read-only", action="store_true", help="register read tools only (no transactions)")
     parser.add_argument(
         "--toolsets",
-        help="comma-separated toolsets to register (default: all): " + ", ".join(TOOLSETS),
+        help="comma-separated toolsets to list in full, or `all` (default: the everyday tools are listed and every "
+        "other endpoint is reached through search_tools/describe_tool/execute_tool): " + ", ".join(TOOLSETS),
     )
     parser.add_argument(
         "--enable-special-key-creation",
@@ -111,10 +112,13 @@ def _serve_parser() -> argparse.ArgumentParser:
 def _toolsets(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
+    if value.strip() == "all":
+        return TOOLSETS
     chosen = tuple(t.strip() for t in value.split(",") if t.strip())
     unknown = [t for t in chosen if t not in TOOLSETS]
     if unknown or not chosen:
-        raise SystemExit(f"--toolsets: unknown {', '.join(unknown) or '(empty)'}; choose from {', '.join(TOOLSETS)}")
+        choices = ", ".join(TOOLSETS)
+        raise SystemExit(f"--toolsets: unknown {', '.join(unknown) or '(empty)'}; choose from {choices} or all")
     return chosen
 
 

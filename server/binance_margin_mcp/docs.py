@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from binance_margin_mcp.catalog import CATALOG, TOOLSETS, Endpoint
+from binance_margin_mcp.catalog import CATALOG, CORE, TOOLSETS, Endpoint
+from binance_margin_mcp.params import SERVER_SET
 from binance_margin_mcp.schema import DECIMAL_PATTERN
 
 PIPE = " \\| "  # a literal | inside a markdown table cell
@@ -18,11 +19,18 @@ Do not edit by hand: a test fails when this file is stale.
 Every endpoint tool also takes `account` (a TOOLS.md account name; default `main`).
 Decimals are sent exactly as given (`{pattern}`); JSON numbers are accepted and written out
 without exponents. **Transaction** tools on a Mainnet account are not sent until the human types
-CONFIRM. Client order ids on create endpoints get the `agent-` prefix.
+CONFIRM. Client order ids on create endpoints get the `agent-` prefix. The server sets `recvWindow`
+itself (only when the account's TOOLS.md entry has `- Recv Window: N`); it is not an argument.
+
+**Listed by default** (no `--toolsets`): {core}. Every other endpoint is found with `search_tools`,
+shown with `describe_tool` and run with `execute_tool` (the same checks, approvals and journal);
+`--toolsets all` lists every endpoint as its own tool. Descriptions marked *(not in the schema)* only
+restate the name and are left out of the tool's schema.
 
 Hand-written tools: `list_accounts`, `show_account`, `add_account`, `remove_account`,
-`confirm_transaction`, `list_journal` and `recover_journal` (the audit journal, see journal.md), and
-for the built-in paper exchange `reset_paper_account`, `set_paper_price` and `deposit_paper_funds`.
+`confirm_transaction`, `list_journal` and `recover_journal` (the audit journal, see journal.md), for
+the built-in paper exchange `reset_paper_account`, `set_paper_price` and `deposit_paper_funds`, and
+for discovery `search_tools`, `describe_tool` and `execute_tool`.
 """
 
 
@@ -32,7 +40,7 @@ def _param_row(entry: Endpoint, index: int) -> str:
     flags = "yes" if p.required else ""
     if p.client_id is not None:
         kind += " (agent- id)"
-    description = p.description.replace("|", PIPE.strip())
+    description = p.description.replace("|", PIPE.strip()) + (" *(not in the schema)*" if p.self_evident else "")
     return f"| `{p.name}` | {kind} | {flags} | {description} |"
 
 
@@ -41,20 +49,21 @@ def _entry_section(entry: Endpoint) -> list[str]:
         f"### `{entry.name}`: {entry.title}",
         "",
         f"`{entry.endpoint_id}` · security {entry.security.value} · weight {entry.weight.describe()}"
-        + (" · **transaction**" if entry.transaction else ""),
+        + (" · **transaction**" if entry.transaction else "")
+        + (" · listed by default" if entry.name in CORE else ""),
         "",
         entry.description,
         "",
     ]
-    if entry.params:
+    if any(p.name not in SERVER_SET for p in entry.params):
         lines += ["| parameter | type | required | description |", "|---|---|---|---|"]
-        lines += [_param_row(entry, i) for i in range(len(entry.params))]
+        lines += [_param_row(entry, i) for i, p in enumerate(entry.params) if p.name not in SERVER_SET]
         lines.append("")
     return lines
 
 
 def render() -> str:
-    lines = [HEADER.format(pattern=DECIMAL_PATTERN)]
+    lines = [HEADER.format(pattern=DECIMAL_PATTERN, core=", ".join(f"`{name}`" for name in CORE))]
     for toolset in TOOLSETS:
         entries = sorted((e for e in CATALOG.values() if e.toolset == toolset), key=lambda e: e.name)
         lines += [f"## Toolset `{toolset}` ({len(entries)} tools)", ""]

@@ -32,6 +32,12 @@ _CODE_RE = re.compile(r"^[A-Za-z0-9]{1,32}$", re.ASCII)
 _MAX_FLOAT_DIGITS = 15
 _MAX_STRING = 512
 RECV_WINDOW_MAX = 60000
+# Catalog parameters the server fills in itself, never the caller: left out of tool schemas, refused as arguments
+# with this hint. recvWindow is absent unless the account sets one (Binance then applies its default, 5000 ms).
+SERVER_SET: dict[str, str] = {
+    "recvWindow": "the server sets recvWindow itself; the operator can change it for an account with a "
+    f"'- Recv Window: N' line in TOOLS.md (1-{RECV_WINDOW_MAX} milliseconds)",
+}
 
 # Parameters naming symbols or assets: ASCII letters/digits, sent upper-case.
 _CODE_PARAMS = {"symbol", "asset", "isolatedSymbol", "coin"}
@@ -179,8 +185,10 @@ def wire_value(param: Param, value: Any) -> str:
 
 def reject_unknown(entry: Endpoint, supplied: Mapping[str, Any], extra_allowed: set[str]) -> None:
     """Refuse arguments the endpoint does not take; a typo must not be silently dropped."""
-    known = {p.name for p in entry.params} | extra_allowed
+    known = {p.name for p in entry.params if p.name not in SERVER_SET} | extra_allowed
     for name in supplied:
+        if name in SERVER_SET:
+            raise InvalidArguments(f"{entry.name} does not take an argument named {name}: {SERVER_SET[name]}.", name)
         if name not in known:
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
@@ -193,13 +201,20 @@ def build_wire_params(
     entry: Endpoint,
     args: Mapping[str, Any],
     generate: Callable[[], str] = generate_client_id,
+    server_values: Mapping[str, Any] | None = None,
 ) -> list[tuple[str, str]]:
     """Validate `args` against the entry and return (name, wire value) pairs in catalog order.
 
-    Absent optional parameters are omitted, except NEW client ids, which are always sent.
+    Absent optional parameters are omitted, except NEW client ids, which are always sent. SERVER_SET
+    parameters take their value from `server_values` (e.g. the account's recvWindow), never from `args`.
     """
     pairs: list[tuple[str, str]] = []
     for param in entry.params:
+        if param.name in SERVER_SET:
+            value = (server_values or {}).get(param.name)
+            if value is not None:
+                pairs.append((param.name, wire_value(param, value)))
+            continue
         value = args.get(param.name)
         if param.client_id is ClientIdRole.NEW:
             text = None if value is None else _string_text(param.name, value)

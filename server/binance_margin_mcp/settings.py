@@ -48,7 +48,9 @@ class Settings:
     # The audit journal (JSONL); None keeps no journal (library default), the CLI puts it in the data dir.
     journal_path: str | None = None
     read_only: bool = False  # register read tools only
-    toolsets: tuple[str, ...] | None = None  # None: every toolset
+    # None: every toolset available, the catalog's CORE endpoints listed and the rest found through search_tools;
+    # a tuple (--toolsets a,b or all): only those toolsets, every one of their endpoints listed.
+    toolsets: tuple[str, ...] | None = None
     enable_special_key_creation: bool = False  # it hands out a new secret
     enable_manual_liquidation: bool = False  # it sells everything
     # --transport http only (see http_auth.py): serve beyond loopback, where the bearer token lives,

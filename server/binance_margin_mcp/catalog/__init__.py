@@ -15,6 +15,26 @@ TOOLSETS: tuple[str, ...] = (
     "special-key",
 )
 
+# The endpoints listed as their own tools when the operator names no --toolsets: what everyday margin trading
+# needs on every turn. Read the balances (cross and isolated) and a price, see how much can be borrowed,
+# borrow or repay, place an order or an OCO bracket (take-profit + stop-loss), look an order up, list the
+# open orders and cancel one (cancelling one order of a list cancels the whole list, so no list-cancel tool
+# is needed here). With the hand-written tools (accounts, confirmation, the journal, paper controls) and the
+# three discovery tools this keeps `tools/list` under 24 KB; every other endpoint stays one search_tools ->
+# describe_tool -> execute_tool away, through the same pipeline.
+CORE: tuple[str, ...] = (
+    "get_cross_margin_account",
+    "get_isolated_margin_account",
+    "get_margin_price_index",
+    "get_max_borrowable",
+    "borrow_or_repay",
+    "create_margin_order",
+    "create_margin_oco_order",
+    "cancel_margin_order",
+    "get_margin_order",
+    "get_open_margin_orders",
+)
+
 
 def _index(entries: tuple[Endpoint, ...]) -> dict[str, Endpoint]:
     by_name: dict[str, Endpoint] = {}
@@ -35,5 +55,8 @@ def _index(entries: tuple[Endpoint, ...]) -> dict[str, Endpoint]:
 
 
 CATALOG: dict[str, Endpoint] = _index(ENTRIES)
+_unknown_core = [name for name in CORE if name not in CATALOG]
+if _unknown_core:
+    raise ValueError(f"CORE names unknown tools: {_unknown_core}")
 
-__all__ = ["CATALOG", "ENTRIES", "TOOLSETS", "ClientIdRole", "Endpoint", "Param", "Security", "Weight"]
+__all__ = ["CATALOG", "CORE", "ENTRIES", "TOOLSETS", "ClientIdRole", "Endpoint", "Param", "Security", "Weight"]

@@ -23,6 +23,7 @@ from binance_margin_mcp.catalog.model import (
     OrderShape,
     Param,
     ParamType,
+    Plain,
     PositionReads,
     ReconcileById,
     ReconcileByRecords,
@@ -40,42 +41,42 @@ Method = Literal["GET", "POST", "PUT", "DELETE"]
 # something narrower there (for example `symbol` on a special-key call, `type` everywhere).
 # --------------------------------------------------------------------------------------------
 
-_DECIMAL = 'as a decimal string, e.g. "0.001"'
-
 COMMON_DOCS: dict[str, str] = {
     "recvWindow": "Milliseconds the request stays valid after timestamp; default 5000, at most 60000.",
-    "symbol": "Trading pair such as BTCUSDT; with isIsolated=TRUE it names the isolated margin pair.",
-    "isIsolated": "TRUE for the isolated margin pair given in symbol, FALSE (default) for cross margin.",
-    "asset": "Asset code such as BTC or USDT.",
-    "isolatedSymbol": "Isolated margin pair to query, e.g. BTCUSDT; omit for the cross margin account.",
-    "startTime": "Start of the time range, Unix epoch milliseconds.",
-    "endTime": "End of the time range, Unix epoch milliseconds.",
-    "current": "Page number to return, starting at 1; default 1.",
+    "symbol": Plain("Trading pair such as BTCUSDT; with isIsolated=TRUE it names the isolated margin pair."),
+    "isIsolated": "Default FALSE (cross margin).",
+    "asset": Plain("Asset code such as BTC or USDT."),
+    "isolatedSymbol": "Omit for the cross margin account.",
+    "startTime": "Unix epoch milliseconds.",
+    "endTime": "Unix epoch milliseconds.",
+    "current": "Page number, from 1; default 1.",
     "size": "Rows per page; default 10, at most 100.",
-    "vipLevel": "VIP level to look up; omit it to get the values that apply to this account.",
-    "orderId": "Binance's numeric id of the order.",
-    "origClientOrderId": "Client order id of an existing order, exactly as it was accepted (agent- prefix "
-    "included); give this or orderId.",
-    "newClientOrderId": "Your id for the new order, unique among open orders; the agent- prefix is added "
-    "automatically and one is generated when omitted.",
-    "side": "BUY or SELL.",
-    "quantity": f"Order quantity in the base asset, {_DECIMAL}.",
-    "price": f"Limit price in the quote asset, {_DECIMAL}.",
-    "stopPrice": f"Trigger price for stop-loss and take-profit orders, {_DECIMAL}.",
-    "timeInForce": "GTC, IOC or FOK; needed for LIMIT, STOP_LOSS_LIMIT and TAKE_PROFIT_LIMIT orders.",
-    "newOrderRespType": "How much the response shows: ACK, RESULT or FULL; MARKET and LIMIT orders default "
-    "to FULL, other types to ACK.",
+    "vipLevel": "Default: this account's level.",
+    "orderId": Plain("Binance's numeric id of the order."),
+    "origClientOrderId": "Client order id as accepted (agent- prefix included); give this or orderId.",
+    "newClientOrderId": Plain(
+        "Your id for the new order, unique among open orders; the agent- prefix is added automatically and one "
+        "is generated when omitted."
+    ),
+    "side": Plain("BUY or SELL."),
+    "quantity": Plain("Order quantity in the base asset."),
+    "price": Plain("Limit price in the quote asset."),
+    "stopPrice": Plain("Trigger price for stop-loss and take-profit orders."),
+    "timeInForce": Plain("GTC, IOC or FOK; needed for LIMIT, STOP_LOSS_LIMIT and TAKE_PROFIT_LIMIT orders."),
+    "newOrderRespType": "How much the response shows; default FULL for MARKET and LIMIT orders, else ACK.",
     "sideEffectType": "NO_SIDE_EFFECT (default) trades only existing balance; MARGIN_BUY borrows whatever "
     "is missing when the order is placed; AUTO_REPAY pays debt back from the proceeds; "
     "AUTO_BORROW_REPAY does both.",
-    "selfTradePreventionMode": "What happens if the order would trade against your own order: EXPIRE_TAKER, "
-    "EXPIRE_MAKER, EXPIRE_BOTH or NONE, as far as the symbol allows.",
-    "autoRepayAtCancel": "Only matters when the order actually borrowed: true (default) repays that loan if "
-    "the order is cancelled, false keeps the debt.",
-    "listClientOrderId": "Your id for the whole order list, unique among open lists; the agent- prefix is "
-    "added automatically.",
-    "orderListId": "Binance's numeric id of the order list.",
-    "listenKey": "The listen key returned when the stream was started.",
+    "selfTradePreventionMode": Plain(
+        "What happens if the order would trade against your own order: EXPIRE_TAKER, EXPIRE_MAKER, EXPIRE_BOTH or "
+        "NONE, as far as the symbol allows."
+    ),
+    "autoRepayAtCancel": "Default true: cancelling the order repays what it borrowed; false keeps the debt.",
+    "listClientOrderId": Plain(
+        "Your id for the whole order list, unique among open lists; the agent- prefix is added automatically."
+    ),
+    "orderListId": Plain("Binance's numeric id of the order list."),
+    "listenKey": Plain("The listen key returned when the stream was started."),
 }
 
 
@@ -94,37 +95,33 @@ def _params(
 def _leg_docs(prefix: str, leg: str) -> dict[str, str]:
     """Descriptions of the per-leg fields of an OTO/OTOCO order (working, pending, pendingAbove...)."""
     return {
-        f"{prefix}Side": f"BUY or SELL for the {leg}.",
-        f"{prefix}Quantity": f"Quantity of the {leg}, {_DECIMAL}.",
-        f"{prefix}ClientOrderId": f"Your id for the {leg}, unique among open orders; the agent- prefix is "
-        "added automatically.",
-        f"{prefix}Price": f"Limit price of the {leg}, {_DECIMAL}.",
-        f"{prefix}StopPrice": f"Trigger price of the {leg} when it is a stop or take-profit type, {_DECIMAL}.",
-        f"{prefix}TrailingDelta": f"Trailing delta of the {leg} in basis points, instead of or together with "
-        "a stop price.",
-        f"{prefix}IcebergQty": f"Visible part of the {leg} as an iceberg, {_DECIMAL}; only allowed with "
-        f"{prefix}TimeInForce=GTC.",
-        f"{prefix}TimeInForce": f"GTC, IOC or FOK for the {leg}; needed when it is a limit type.",
+        f"{prefix}Side": Plain(f"BUY or SELL for the {leg}."),
+        f"{prefix}Quantity": Plain(f"Quantity of the {leg}."),
+        f"{prefix}ClientOrderId": Plain(
+            f"Your id for the {leg}, unique among open orders; the agent- prefix is added automatically."
+        ),
+        f"{prefix}Price": Plain(f"Limit price of the {leg}."),
+        f"{prefix}StopPrice": Plain(f"Trigger price of the {leg} when it is a stop or take-profit type."),
+        f"{prefix}TrailingDelta": f"Basis points; instead of or together with {prefix}StopPrice.",
+        f"{prefix}IcebergQty": f"Visible part of the {leg} as an iceberg; only with {prefix}TimeInForce=GTC.",
+        f"{prefix}TimeInForce": f"Needed when the {leg} is a limit type.",
     }
 
 
 _WORKING_DOCS = {
     **_leg_docs("working", "working order"),
-    "workingType": "Type of the working order, which goes on the book immediately: LIMIT or LIMIT_MAKER.",
+    "workingType": Plain("Type of the working order, which goes on the book immediately: LIMIT or LIMIT_MAKER."),
 }
 
 _LIST_SIDE_EFFECT = (
     "NO_SIDE_EFFECT (default), MARGIN_BUY (borrow what is missing when the list is placed) or "
     "AUTO_BORROW_REPAY (borrow, then repay from the proceeds); AUTO_REPAY is not accepted here."
 )
-_LIST_AUTO_REPAY = (
-    "Only matters when a MARGIN_BUY list actually borrowed: true (default) repays that loan if the list is "
-    "cancelled, false keeps the debt."
-)
+_LIST_AUTO_REPAY = "Default true: cancelling the list repays what it borrowed; false keeps the debt."
 
-_CONFIRM = "On a Mainnet account the human must type CONFIRM before the request is sent."
+_CONFIRM = "On Mainnet nothing is sent until the human types CONFIRM."
 _LIST_SYMBOL = "The isolated margin pair; required for isolated margin and not accepted for cross margin."
-_SPECIAL_KEY_SYMBOL = "Isolated margin pair the special key belongs to; omit it for the cross margin key."
+_SPECIAL_KEY_SYMBOL = "Isolated margin pair of the key; omit it for the cross margin key."
 
 
 def _endpoint(
@@ -156,7 +153,7 @@ def _endpoint(
     if new_ids:
         names = new_ids[0] if len(new_ids) == 1 else f"{', '.join(new_ids[:-1])} and {new_ids[-1]}"
         verb = "gets" if len(new_ids) == 1 else "get"
-        sentences.append(f"{names} automatically {verb} the agent- prefix.")
+        sentences.append(f"{names} {verb} the agent- prefix.")
     sentences.append(f"Weight: {weight.describe()}.")
     return Endpoint(
         name=name,
@@ -327,7 +324,7 @@ _ACCOUNT: tuple[Endpoint, ...] = (
             "|OTHER_LIQUIDATION|LIQUIDATION_FEE|SMALL_BALANCE_CONVERT|COMMISSION_RETURN|SMALL_CONVERT) "
             "startTime:integer endTime:integer fromId:integer limit:integer recvWindow:integer",
             {
-                "asset": "Only flows in this asset, e.g. USDT.",
+                "asset": Plain("Only flows in this asset, e.g. USDT."),
                 "symbol": "Isolated margin pair whose flows to list; omit for cross margin.",
                 "type": "Only flows of this kind, e.g. TRANSFER, BORROW, REPAY or TRADING_COMMISSION.",
                 "startTime": "Start of the range in epoch milliseconds; at most 90 days back and at most 7 "
@@ -363,7 +360,7 @@ _ACCOUNT: tuple[Endpoint, ...] = (
         "every 24 hours; turn it back on with enable_isolated_margin_account.",
         params=_params(
             "symbol*:string recvWindow:integer",
-            {"symbol": "Isolated margin pair to disable, e.g. BTCUSDT."},
+            {"symbol": Plain("Isolated margin pair to disable, e.g. BTCUSDT.")},
         ),
         transaction=True,
         idempotent=True,
@@ -396,7 +393,7 @@ _ACCOUNT: tuple[Endpoint, ...] = (
         "are first transferred into the pair. Check the quota with get_isolated_margin_account_limit.",
         params=_params(
             "symbol*:string recvWindow:integer",
-            {"symbol": "Previously disabled isolated margin pair to enable, e.g. BTCUSDT."},
+            {"symbol": Plain("Previously disabled isolated margin pair to enable, e.g. BTCUSDT.")},
         ),
         transaction=True,
         idempotent=True,
@@ -482,7 +479,7 @@ _BORROW_REPAY: tuple[Endpoint, ...] = (
             "type*:enum(BORROW|REPAY) asset:string isolatedSymbol:string txId:integer startTime:integer "
             "endTime:integer current:integer size:integer recvWindow:integer",
             {
-                "type": "BORROW for loan records, REPAY for repayment records.",
+                "type": Plain("BORROW for loan records, REPAY for repayment records."),
                 "asset": "Only records of this asset; widens the window to 30 days before endTime.",
                 "txId": "Transaction id (tranId) returned by borrow_or_repay; takes precedence over times.",
             },
@@ -504,10 +501,10 @@ _BORROW_REPAY: tuple[Endpoint, ...] = (
             "asset*:string isIsolated*:enum(TRUE|FALSE) amount*:string type*:enum(BORROW|REPAY) "
             "symbol:string recvWindow:integer",
             {
-                "asset": "Asset to borrow or repay, e.g. USDT.",
+                "asset": Plain("Asset to borrow or repay, e.g. USDT."),
                 "isIsolated": "TRUE to borrow or repay on the isolated pair in symbol, FALSE for cross margin.",
-                "amount": f"Amount to borrow or repay, {_DECIMAL}.",
-                "type": "BORROW to take a loan, REPAY to pay one back.",
+                "amount": Plain("Amount to borrow or repay."),
+                "type": Plain("BORROW to take a loan, REPAY to pay one back."),
                 "symbol": "Isolated margin pair, e.g. BTCUSDT; needed when isIsolated is TRUE.",
             },
             types={"amount": "decimal"},
@@ -531,7 +528,7 @@ _BORROW_REPAY: tuple[Endpoint, ...] = (
         params=_params(
             "asset:string isolatedSymbol:string startTime:integer endTime:integer current:integer "
             "size:integer recvWindow:integer",
-            {"asset": "Only interest charged in this asset."},
+            {"asset": Plain("Only interest charged in this asset.")},
         ),
     ),
     _borrow_repay(
@@ -546,7 +543,7 @@ _BORROW_REPAY: tuple[Endpoint, ...] = (
         params=_params(
             "asset*:string vipLevel:integer startTime:integer endTime:integer recvWindow:integer",
             {
-                "asset": "Asset whose rate history to return, e.g. USDT.",
+                "asset": Plain("Asset whose rate history to return, e.g. USDT."),
                 "startTime": "Start of the range in epoch milliseconds; default 7 days ago.",
                 "endTime": "End of the range in epoch milliseconds; default now, at most one month after startTime.",
             },
@@ -564,7 +561,7 @@ _BORROW_REPAY: tuple[Endpoint, ...] = (
         "MARGIN_BUY order.",
         params=_params(
             "asset*:string isolatedSymbol:string recvWindow:integer",
-            {"asset": "Asset you want to borrow, e.g. USDT."},
+            {"asset": Plain("Asset you want to borrow, e.g. USDT.")},
         ),
     ),
     _borrow_repay(
@@ -600,7 +597,7 @@ _MARKET_DATA: tuple[Endpoint, ...] = (
         weight=Weight("IP", 1),
         about="List the assets margin supports, with whether each can be borrowed or used as collateral and "
         "the minimum amounts to borrow and repay. Pass asset to get a single one.",
-        params=_params("asset:string", {"asset": "Return only this asset, e.g. BTC."}),
+        params=_params("asset:string", {"asset": Plain("Return only this asset, e.g. BTC.")}),
     ),
     _market_data(
         "list_cross_margin_pairs",
@@ -612,7 +609,7 @@ _MARKET_DATA: tuple[Endpoint, ...] = (
         about="List the pairs tradable on cross margin, with base and quote assets and whether buying, "
         "selling and margin trading are allowed. Pass symbol for one pair; for isolated pairs use "
         "list_isolated_margin_pairs.",
-        params=_params("symbol:string", {"symbol": "Return only this pair, e.g. BTCUSDT."}),
+        params=_params("symbol:string", {"symbol": Plain("Return only this pair, e.g. BTCUSDT.")}),
     ),
     _market_data(
         "get_margin_available_inventory",
@@ -659,7 +656,9 @@ _MARKET_DATA: tuple[Endpoint, ...] = (
         weight=Weight("IP", 10),
         about="List the pairs available for isolated margin, with base and quote assets and which actions "
         "are allowed. Pass symbol for one pair; for cross pairs use list_cross_margin_pairs.",
-        params=_params("symbol:string recvWindow:integer", {"symbol": "Return only this isolated pair, e.g. BTCUSDT."}),
+        params=_params(
+            "symbol:string recvWindow:integer", {"symbol": Plain("Return only this isolated pair, e.g. BTCUSDT.")}
+        ),
     ),
     _market_data(
         "get_isolated_margin_tiers",
@@ -673,7 +672,7 @@ _MARKET_DATA: tuple[Endpoint, ...] = (
         params=_params(
             "symbol*:string tier:integer recvWindow:integer",
             {
-                "symbol": "Isolated margin pair, e.g. BTCUSDT.",
+                "symbol": Plain("Isolated margin pair, e.g. BTCUSDT."),
                 "tier": "Tier number to return; every tier when omitted.",
             },
         ),
@@ -719,7 +718,7 @@ _MARKET_DATA: tuple[Endpoint, ...] = (
         weight=Weight("IP", 10),
         about="Return the margin index price of one pair with the time it was computed. Useful to judge "
         "liquidation risk and the 15% band on limit prices (see list_margin_limit_price_pairs).",
-        params=_params("symbol*:string", {"symbol": "Pair to get the index price of, e.g. BTCUSDT."}),
+        params=_params("symbol*:string", {"symbol": Plain("Pair to get the index price of, e.g. BTCUSDT.")}),
     ),
     _market_data(
         "list_margin_restricted_assets",
@@ -872,7 +871,7 @@ _TRADE: tuple[Endpoint, ...] = (
             "asset*:string amount*:decimal recvWindow:integer",
             {
                 "asset": "Asset to repay with, e.g. USDC.",
-                "amount": f"Amount to repay, above 0 and at most the remaining loan, {_DECIMAL}.",
+                "amount": "Amount to repay, at most the remaining loan.",
             },
         ),
         transaction=True,
@@ -930,8 +929,8 @@ _TRADE: tuple[Endpoint, ...] = (
             "symbol*:string preventedMatchId:integer orderId:integer fromPreventedMatchId:integer "
             "isIsolated:enum(TRUE|FALSE) recvWindow:integer",
             {
-                "preventedMatchId": "Return the prevented match with this id.",
-                "orderId": "Return the prevented matches of this order.",
+                "preventedMatchId": Plain("Return the prevented match with this id."),
+                "orderId": Plain("Return the prevented matches of this order."),
                 "fromPreventedMatchId": "Return prevented matches from this id on.",
             },
         ),
@@ -951,7 +950,7 @@ _TRADE: tuple[Endpoint, ...] = (
             "symbol*:string isIsolated:enum(TRUE|FALSE) orderId:integer startTime:integer endTime:integer "
             "fromId:integer limit:integer recvWindow:integer",
             {
-                "orderId": "Only fills of this order.",
+                "orderId": Plain("Only fills of this order."),
                 "fromId": "Trade id to start from; without it the most recent trades are returned.",
                 "limit": "Trades per request; default 500, at most 1000.",
             },
@@ -980,7 +979,7 @@ _TRADE: tuple[Endpoint, ...] = (
         "use cancel_margin_order_list.",
         params=_params(
             "symbol*:string isIsolated:enum(TRUE|FALSE) recvWindow:integer",
-            {"symbol": "Pair whose open orders to cancel, e.g. BTCUSDT."},
+            {"symbol": Plain("Pair whose open orders to cancel, e.g. BTCUSDT.")},
         ),
         transaction=True,
         idempotent=True,
@@ -1016,8 +1015,10 @@ _TRADE: tuple[Endpoint, ...] = (
             "newClientOrderId:string recvWindow:integer",
             {
                 "orderId": "Binance's id of the order to cancel; give this or origClientOrderId.",
-                "newClientOrderId": "Your id for this cancel request; the agent- prefix is added "
-                "automatically and one is generated when omitted.",
+                "newClientOrderId": Plain(
+                    "Your id for this cancel request; the agent- prefix is added automatically and one is generated "
+                    "when omitted."
+                ),
             },
             client_ids=("newClientOrderId",),
         ),
@@ -1068,10 +1069,12 @@ _TRADE: tuple[Endpoint, ...] = (
             "selfTradePreventionMode:enum(EXPIRE_TAKER|EXPIRE_MAKER|EXPIRE_BOTH|NONE) "
             "trailingDelta:integer autoRepayAtCancel:boolean recvWindow:integer",
             {
-                "type": "Order type: LIMIT, MARKET, STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, "
-                "TAKE_PROFIT_LIMIT or LIMIT_MAKER.",
-                "quoteOrderQty": f"For MARKET orders, the amount of quote asset to spend or receive, {_DECIMAL}.",
-                "icebergQty": f"Visible part of an iceberg order (LIMIT or a _LIMIT type, with GTC), {_DECIMAL}.",
+                "type": Plain(
+                    "Order type: LIMIT, MARKET, STOP_LOSS, STOP_LOSS_LIMIT, TAKE_PROFIT, TAKE_PROFIT_LIMIT or "
+                    "LIMIT_MAKER."
+                ),
+                "quoteOrderQty": "For MARKET orders, the amount of quote asset to spend or receive.",
+                "icebergQty": "Visible part of an iceberg order (LIMIT or a _LIMIT type, with GTC).",
                 "trailingDelta": "Trailing delta in basis points for stop-loss and take-profit types, "
                 "instead of or together with stopPrice.",
             },
@@ -1103,15 +1106,15 @@ _TRADE: tuple[Endpoint, ...] = (
             "selfTradePreventionMode:enum(EXPIRE_TAKER|EXPIRE_MAKER|EXPIRE_BOTH|NONE) "
             "autoRepayAtCancel:boolean recvWindow:integer",
             {
-                "quantity": f"Quantity of both legs, {_DECIMAL}.",
-                "price": f"Price of the LIMIT_MAKER leg, {_DECIMAL}.",
-                "stopPrice": f"Trigger price of the stop leg, {_DECIMAL}.",
-                "limitClientOrderId": "Your id for the limit leg; the agent- prefix is added automatically.",
-                "limitIcebergQty": f"Visible part of the limit leg as an iceberg, {_DECIMAL}.",
-                "stopClientOrderId": "Your id for the stop leg; the agent- prefix is added automatically.",
-                "stopLimitPrice": f"Limit price that turns the stop leg into STOP_LOSS_LIMIT, {_DECIMAL}; "
+                "quantity": "Quantity of both legs.",
+                "price": "Price of the LIMIT_MAKER leg.",
+                "stopPrice": Plain("Trigger price of the stop leg."),
+                "limitClientOrderId": Plain("Your id for the limit leg; the agent- prefix is added automatically."),
+                "limitIcebergQty": Plain("Visible part of the limit leg as an iceberg."),
+                "stopClientOrderId": Plain("Your id for the stop leg; the agent- prefix is added automatically."),
+                "stopLimitPrice": "Limit price that turns the stop leg into STOP_LOSS_LIMIT; "
                 "requires stopLimitTimeInForce.",
-                "stopIcebergQty": f"Visible part of the stop leg as an iceberg, {_DECIMAL}.",
+                "stopIcebergQty": Plain("Visible part of the stop leg as an iceberg."),
                 "stopLimitTimeInForce": "GTC, FOK or IOC for the stop leg; required with stopLimitPrice.",
             },
             client_ids=("listClientOrderId", "limitClientOrderId", "stopClientOrderId"),
@@ -1189,10 +1192,12 @@ _TRADE: tuple[Endpoint, ...] = (
                 **_leg_docs("pending", "two pending orders"),
                 **_leg_docs("pendingAbove", "pending order above the market"),
                 **_leg_docs("pendingBelow", "pending order below the market"),
-                "pendingAboveType": "Type of the pending order above the market: LIMIT_MAKER, STOP_LOSS or "
-                "STOP_LOSS_LIMIT.",
-                "pendingBelowType": "Type of the pending order below the market: LIMIT_MAKER, STOP_LOSS or "
-                "STOP_LOSS_LIMIT.",
+                "pendingAboveType": Plain(
+                    "Type of the pending order above the market: LIMIT_MAKER, STOP_LOSS or STOP_LOSS_LIMIT."
+                ),
+                "pendingBelowType": Plain(
+                    "Type of the pending order below the market: LIMIT_MAKER, STOP_LOSS or STOP_LOSS_LIMIT."
+                ),
                 "sideEffectType": _LIST_SIDE_EFFECT,
                 "autoRepayAtCancel": _LIST_AUTO_REPAY,
             },
@@ -1223,8 +1228,10 @@ _TRADE: tuple[Endpoint, ...] = (
                 "orderListId": "Binance's id of the list to cancel; give this or listClientOrderId.",
                 "listClientOrderId": "Client id of the existing list to cancel, as it was accepted; give "
                 "this or orderListId.",
-                "newClientOrderId": "Your id for this cancel request; the agent- prefix is added "
-                "automatically and one is generated when omitted.",
+                "newClientOrderId": Plain(
+                    "Your id for this cancel request; the agent- prefix is added automatically and one is generated "
+                    "when omitted."
+                ),
             },
             client_ids=("newClientOrderId",),
         ),
@@ -1265,7 +1272,7 @@ _TRADE: tuple[Endpoint, ...] = (
         weight=Weight("UID", 10),
         about="List OTO and OTOCO order lists that are still open, optionally for one symbol. For open OCO "
         "lists use get_open_margin_order_lists.",
-        params=_params("symbol:string recvWindow:integer", {"symbol": "Only lists on this pair."}),
+        params=_params("symbol:string recvWindow:integer", {"symbol": Plain("Only lists on this pair.")}),
     ),
     _trade(
         "get_margin_order_rate_usage",
@@ -1300,7 +1307,7 @@ _TRANSFER: tuple[Endpoint, ...] = (
         "past transfers are in get_margin_transfer_history.",
         params=_params(
             "asset*:string isolatedSymbol:string recvWindow:integer",
-            {"asset": "Asset you want to transfer out, e.g. USDT."},
+            {"asset": Plain("Asset you want to transfer out, e.g. USDT.")},
         ),
     ),
     _transfer(
@@ -1316,7 +1323,7 @@ _TRANSFER: tuple[Endpoint, ...] = (
             "asset:string type:enum(ROLL_IN|ROLL_OUT) startTime:integer endTime:integer current:integer "
             "size:integer isolatedSymbol:string recvWindow:integer",
             {
-                "asset": "Only transfers of this asset.",
+                "asset": Plain("Only transfers of this asset."),
                 "type": "ROLL_IN for transfers into margin, ROLL_OUT for transfers out.",
             },
         ),

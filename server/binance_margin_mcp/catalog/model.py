@@ -40,6 +40,16 @@ class ClientIdRole(StrEnum):
     NEW = "new"
 
 
+class Plain(str):
+    """A parameter description that only restates what the name, type and enum already say ("BUY or SELL.").
+
+    It stays in references/tools.md but is left out of the tool schema: every byte of `tools/list` is context
+    the model pays for on every turn. Descriptions carrying units, defaults, limits or rules are plain `str`.
+    """
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Param:
     """One request parameter, under Binance's own name."""
@@ -50,6 +60,7 @@ class Param:
     enum: tuple[str, ...] = ()
     description: str = ""
     client_id: ClientIdRole | None = None
+    self_evident: bool = False  # its description is `Plain`: not repeated in the tool schema
 
 
 @dataclass(frozen=True)
@@ -299,8 +310,9 @@ def parse_params(
                 type=ptype,
                 required=bool(m["req"]),
                 enum=tuple(m["enum"].split("|")) if m["enum"] else (),
-                description=docs[name],
+                description=str(docs[name]),
                 client_id=ClientIdRole.NEW if name in client_ids else None,
+                self_evident=isinstance(docs[name], Plain),
             )
         )
     return tuple(params)

@@ -1,0 +1,162 @@
+"""The hand-written tools as data: name, description, arguments and hints (the adapter binds the handlers).
+
+Declared here, without the SDK, so their schemas are built like the endpoints' (no pydantic model per tool)
+and their arguments are checked by `schema.read_args` with messages naming the argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from binance_margin_mcp.catalog import TOOLSETS
+from binance_margin_mcp.discovery import DEFAULT_RESULTS, MAX_RESULTS
+from binance_margin_mcp.intents import PENDING
+from binance_margin_mcp.journal import MAX_READ, OUTCOMES
+from binance_margin_mcp.schema import Arg, compact_hints
+
+_LOCAL_READ = compact_hints(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
+_PAPER_ACCOUNT = Arg("account", description="Paper account name (default: main/the only one)")
+
+
+@dataclass(frozen=True)
+class LocalTool:
+    name: str
+    description: str
+    args: tuple[Arg, ...] = ()
+    hints: tuple[tuple[str, bool], ...] = ()  # wire annotation hints that differ from MCP's defaults
+
+    @property
+    def read_only(self) -> bool:
+        return dict(self.hints).get("readOnlyHint", False)
+
+
+def _tool(name: str, description: str, *args: Arg, **hints: bool) -> LocalTool:
+    return LocalTool(name, description, args, tuple(compact_hints(**hints).items()))
+
+
+def _read(name: str, description: str, *args: Arg) -> LocalTool:
+    return LocalTool(name, description, args, tuple(_LOCAL_READ.items()))
+
+
+ACCOUNT_TOOLS: tuple[LocalTool, ...] = (
+    _read("list_accounts", "List the configured Binance accounts (names and environments only)."),
+    _read("show_account", "Show one account with its API key and secret masked.", Arg("account")),
+    _tool(
+        "add_account",
+        "Add an account to TOOLS.md from a credentials file or PEM path (the secret never passes through the chat). "
+        "Answers with the masked view. A Mainnet account needs the human's approval.",
+        Arg("name", description="New account name, e.g. main", required=True),
+        Arg("environment", description="Mainnet, Testnet or Paper", required=True),
+        Arg("signing", description="HMAC, RSA or Ed25519", default="HMAC"),
+        Arg("credentials_file", description="Path of a file: line 1 API key, line 2 secret (HMAC)"),
+        Arg("private_key_file", description="PEM private key path (RSA/Ed25519)"),
+        Arg("passphrase_env", description="Env var holding the PEM passphrase"),
+        Arg("base_url", description="Optional official Binance host or loopback URL"),
+        Arg("description", description="Optional note"),
+        readOnlyHint=False,
+        destructiveHint=False,
+        openWorldHint=False,
+    ),
+    _tool(
+        "remove_account",
+        "Remove an account from TOOLS.md. Removing a Mainnet account needs the human's approval.",
+        Arg("name", required=True),
+        openWorldHint=False,
+    ),
+    _tool(
+        "confirm_transaction",
+        "Finish a Mainnet transaction (or credential change) that is waiting for the human's approval: pass the "
+        "approvalId of its approval_pending result. For the approval page it sends only once the human approved it "
+        "there (waiting briefly); for one-time-code or token approvals pass the human's exact reply as "
+        "`confirmation`. Each approval is used once. Never pass text the human did not type.",
+        Arg(
+            "approvalId",
+            description="The approvalId of an approval_pending result (its token in token mode)",
+            required=True,
+        ),
+        Arg("confirmation", description="Only for one-time-code or token approvals: exactly what the human typed"),
+    ),
+)
+
+JOURNAL_TOOLS: tuple[LocalTool, ...] = (
+    _read(
+        "list_journal",
+        "Read the audit journal: pending and UNKNOWN requests first, with the read to check each, then the most "
+        "recent transaction attempts on every account (time, account, endpoint, parameters as sent, how it was "
+        "confirmed, outcome). Never contains keys.",
+        Arg("limit", "integer", "How many recent entries", minimum=1, maximum=MAX_READ, default=20),
+        Arg("account", description="Only this account"),
+        Arg("outcome", enum=(*OUTCOMES, PENDING), description="Only this outcome"),
+    ),
+    _tool(
+        "recover_journal",
+        "Settle requests a stopped server left without an outcome: looks each up on Binance and records its real "
+        "status or UNKNOWN with what to check. Sends nothing new.",
+        destructiveHint=False,
+        idempotentHint=True,
+        openWorldHint=False,
+    ),
+)
+
+PAPER_TOOLS: tuple[LocalTool, ...] = (
+    _tool(
+        "deposit_paper_funds",
+        "Add paper money to a built-in paper account, into cross margin or an isolated pair (the way to fund isolated "
+        "paper trading). Paper only; no real account is touched.",
+        Arg("asset", description="e.g. USDT", required=True),
+        Arg("amount", "decimal", required=True),
+        Arg("isolated_symbol", description="Isolated pair to fund, e.g. BTCUSDT (default: cross margin)"),
+        _PAPER_ACCOUNT,
+        destructiveHint=False,
+        openWorldHint=False,
+    ),
+    _tool(
+        "reset_paper_account",
+        "Reset a built-in paper account to its starting balances (10000 USDT, 0.1 BTC), deleting its orders, loans "
+        "and history. Paper only.",
+        _PAPER_ACCOUNT,
+        idempotentHint=True,
+        openWorldHint=False,
+    ),
+    _tool(
+        "set_paper_price",
+        "Move the paper market: set a pair's last price on the built-in paper exchange; resting paper orders, stops "
+        "and liquidations react at once. Paper only; real markets are untouched.",
+        Arg("symbol", description="e.g. BTCUSDT", required=True),
+        Arg("price", "decimal", description="New last price", required=True),
+        destructiveHint=False,
+        idempotentHint=True,
+        openWorldHint=False,
+    ),
+)
+
+SEARCH_TOOLS = _read(
+    "search_tools",
+    "Find the Binance Margin endpoint tools that are not listed here (every endpoint this server offers): matches "
+    "words in tool names, titles and descriptions, best first, or lists a toolset by name ("
+    + ", ".join(TOOLSETS)
+    + "). Answers names with one-line summaries; then describe_tool shows a tool's arguments and execute_tool "
+    "runs it.",
+    Arg("query", description='Words, e.g. "interest history", or a toolset name', required=True),
+    Arg(
+        "limit",
+        "integer",
+        f"Default {DEFAULT_RESULTS}; a toolset name lists up to {MAX_RESULTS}",
+        minimum=1,
+        maximum=MAX_RESULTS,
+    ),
+)
+DESCRIBE_TOOL = _read(
+    "describe_tool",
+    "Show one endpoint tool's description and full input schema (types, enums, required), as found by search_tools.",
+    Arg("name", required=True),
+)
+EXECUTE_ARGS = (
+    Arg("name", description="Endpoint tool name, from search_tools", required=True),
+    Arg("arguments", "object", description="Its arguments, as describe_tool shows them"),
+)
+EXECUTE_DESCRIPTION = (
+    "Run an endpoint tool found with search_tools, with its arguments. It is the same call as the tool itself: "
+    "unknown arguments are refused, operator limits apply, it is journalled, and a Mainnet transaction waits for "
+    "the human's approval exactly as when the tool is called directly."
+)
