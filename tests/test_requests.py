@@ -12,9 +12,18 @@ from mcp import Client
 
 from binance_margin_mcp.app import build_server
 from binance_margin_mcp.catalog import CATALOG, Endpoint, Param
+from binance_margin_mcp.params import SERVER_SET
 from binance_margin_mcp.settings import Settings
 
-from conftest import MAIN_KEY, MAIN_SECRET, TEST_KEY, TEST_SECRET, assert_no_secret
+from conftest import (
+    MAIN_KEY,
+    MAIN_SECRET,
+    TEST_KEY,
+    TEST_SECRET,
+    account_block,
+    assert_no_secret,
+    write_tools_md,
+)
 from fakes.verify import split_signed, verify_hmac
 
 TSV = Path(__file__).parent / "data" / "endpoints.tsv"
@@ -28,7 +37,6 @@ SAMPLE_BY_NAME = {
     "coin": "BNB",
     "assets": "BTC,ETH",
     "assetNames": "BTC,ETH",
-    "recvWindow": 5000,
     "listenKey": "abc123",
     "apiName": "bot 1",
     "ip": "1.2.3.4",
@@ -78,7 +86,7 @@ def sample(param: Param) -> object:
 
 
 def all_args(entry: Endpoint) -> dict[str, object]:
-    return {p.name: sample(p) for p in entry.params}
+    return {p.name: sample(p) for p in entry.params if p.name not in SERVER_SET}
 
 
 def api_requests(fake) -> list:
@@ -91,11 +99,15 @@ def header(request, name: str) -> str | None:
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-async def test_every_endpoint_sends_a_correctly_encoded_and_signed_request(connect, fake, mode):
-    """Each of the 69 tools sends its method and path, params in catalog order, the skill UA, key header and,
-    for SIGNED endpoints, timestamp then signature over exactly the bytes before it (checked independently)."""
+async def test_every_endpoint_sends_a_correctly_encoded_and_signed_request(connect, fake, mode, tmp_path):
+    """Each of the 69 tools sends its method and path, params in catalog order (recvWindow from the account's
+    `Recv Window`), the skill UA, key header and, for SIGNED endpoints, timestamp then signature over exactly the
+    bytes before it (checked independently)."""
     security = security_of_tsv()
-    async with connect(mode=mode, enable_special_key_creation=True, enable_manual_liquidation=True) as client:
+    block = account_block("practice", TEST_KEY, TEST_SECRET, "Testnet") + "- Recv Window: 5000\n"
+    path = write_tools_md(tmp_path / "recv.md", [block])
+    options = {"enable_special_key_creation": True, "enable_manual_liquidation": True}
+    async with connect(mode=mode, path=path, **options) as client:
         for entry in CATALOG.values():
             before = len(api_requests(fake))
             result = await client.call_tool(entry.name, {**all_args(entry), "account": "practice"})
@@ -109,7 +121,10 @@ async def test_every_endpoint_sends_a_correctly_encoded_and_signed_request(conne
             names = [name for name, _ in request.params()]
             expected = [p.name for p in entry.params]
             if security[entry.endpoint_id] in SIGNED:
-                assert names == [*expected, "timestamp", "signature"], entry.name
+                # Where the catalog lists no recvWindow the transport adds the account's before the timestamp.
+                window = [] if "recvWindow" in expected else ["recvWindow"]
+                assert names == [*expected, *window, "timestamp", "signature"], entry.name
+                assert request.param("recvWindow") == "5000", entry.name
                 payload, signature = split_signed(request.raw_query, request.body)
                 assert signature is not None and verify_hmac(TEST_SECRET, payload, signature)
             else:
@@ -224,9 +239,8 @@ def test_signed_query_matches_the_fact_sheet_vector_byte_for_byte():
     from binance_margin_mcp.transport import BinanceHttp, Credentials
 
     entry = CATALOG["borrow_or_repay"]
-    pairs = build_wire_params(
-        entry, {"asset": "USDT", "isIsolated": "FALSE", "amount": "10.5", "type": "BORROW", "recvWindow": 5000}
-    )
+    args = {"asset": "USDT", "isIsolated": "FALSE", "amount": "10.5", "type": "BORROW"}
+    pairs = build_wire_params(entry, args, server_values={"recvWindow": 5000})  # the account's Recv Window
     http = BinanceHttp(clock_ms=lambda: 1499827319559)
     creds = Credentials("https://api.binance.com", MAIN_KEY, HmacSigner(MAIN_SECRET))
     query, unsigned = http.build_query(entry, pairs, creds)

@@ -77,6 +77,7 @@ class Account:
     line: int
     confirm_with: str | None = None  # "TOTP": mainnet transactions are confirmed with a one-time code
     totp_secret_file: Path | None = None  # never shown: tool results only say "enrolled"
+    recv_window: int | None = None  # ms, sent with every signed request; None: Binance's default (5000)
 
     def masked(self) -> dict[str, str]:
         out = {"account": self.name, "environment": self.environment, "signing": self.signing}
@@ -86,6 +87,8 @@ class Account:
         elif self.private_key_file is not None:
             out["privateKeyFile"] = "..." + str(self.private_key_file)[-5:]
         out["baseUrl"] = self.base_url
+        if self.recv_window is not None:
+            out["recvWindow"] = f"{self.recv_window} ms"
         if self.description:
             out["description"] = self.description
         if self.confirm_with == "TOTP":  # neither the secret file's path nor its content

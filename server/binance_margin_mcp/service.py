@@ -107,7 +107,8 @@ class MarginService:
             base_url = IN_PROCESS_URL
         elif account.base_url == PAPER_BASE_URL:
             raise AccountError(f"Account '{account.name}' is a Paper account but the paper exchange is not running.")
-        return Credentials(base_url, account.api_key.reveal(), self._signer(account), account.environment)
+        signer = self._signer(account)
+        return Credentials(base_url, account.api_key.reveal(), signer, account.environment, account.recv_window)
 
     def _signer(self, account: Account) -> Signer:
         """One signer per account, made again whenever its key material changes (an edited secret counts at once)."""
@@ -137,7 +138,9 @@ class MarginService:
 
     def prepare(self, entry: Endpoint, args: Mapping[str, Any], account: Account) -> PreparedRequest:
         """Validate `args` into the exact wire parameters (new client ids generated now, once per call)."""
-        params = tuple(build_wire_params(entry, args))
+        # The account's recvWindow is part of the request itself, so the preview, the approval and the journal
+        # show it and reconciliation knows how late Binance may still accept it.
+        params = tuple(build_wire_params(entry, args, server_values={"recvWindow": account.recv_window}))
         return PreparedRequest(account.name, account.environment, account.base_url, fingerprint(account), entry, params)
 
     def rebound(self, request: PreparedRequest, account: Account) -> PreparedRequest:

@@ -19,6 +19,7 @@ from binance_margin_mcp.account import (
 )
 from binance_margin_mcp.base_urls import DEFAULT_BASE_URLS, validate_base_url
 from binance_margin_mcp.errors import AccountError
+from binance_margin_mcp.params import RECV_WINDOW_MAX
 
 if TYPE_CHECKING:
     from binance_margin_mcp.account import Environment, SigningMode
@@ -27,7 +28,7 @@ LIMIT_FIELDS: tuple[str, ...] = ("Max Order Notional", "Max Borrow", "Allowed Sy
 FIELDS: tuple[str, ...] = ("API Key", "Secret", "Private Key File", "Private Key Passphrase Env", "Signing")
 # Only the human sets these two (`binance-margin-mcp totp-enroll` or an editor); add_account cannot write them.
 TOTP_FIELDS: tuple[str, ...] = ("Confirm With", "TOTP Secret File")
-FIELDS += ("Environment", "Base URL", "Description", *LIMIT_FIELDS, *TOTP_FIELDS)
+FIELDS += ("Environment", "Base URL", "Recv Window", "Description", *LIMIT_FIELDS, *TOTP_FIELDS)
 
 ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 ACCOUNT_NAME_RULE = "1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
@@ -38,6 +39,7 @@ _FORMATS = {
     "Secret": (TOKEN, "one word of printable ASCII"),
     "Private Key Passphrase Env": (ENV_VAR, "an environment variable NAME, not the passphrase"),
 }
+_RECV_WINDOW = re.compile(r"([0-9]{1,5})(?:[ \t]*ms)?", re.IGNORECASE)
 _FIELD_LINE = re.compile(r"[ \t]*-[ \t]+([^:]+?)[ \t]*:[ \t]*(.*?)[ \t]*")
 _HEADING = re.compile(r"(#{1,6})(?:[ \t]+(.*?))?[ \t]*")
 
@@ -208,6 +210,7 @@ def _parse_block(lines: list[Line], block: Block, base_dir: Path, found: list[Ac
     key_file = _path(value, "Private Key File", base_dir, fail)
     confirm_with = _confirm_with(value, fail)
     totp_file = _path(value, "TOTP Secret File", base_dir, fail)
+    recv_window = _recv_window(value, fail)
     if found:
         return None
     return Account(
@@ -224,6 +227,7 @@ def _parse_block(lines: list[Line], block: Block, base_dir: Path, found: list[Ac
         line=block.start + 1,
         confirm_with=confirm_with,
         totp_secret_file=totp_file,
+        recv_window=recv_window,
     )
 
 
@@ -237,6 +241,18 @@ def _confirm_with(value: dict[str, str], fail: Callable[[str, str], None]) -> st
     elif "TOTP Secret File" not in value:
         fail("Confirm With", "'Confirm With: TOTP' needs a '- TOTP Secret File: PATH' line (see totp-enroll)")
     return channel
+
+
+def _recv_window(value: dict[str, str], fail: Callable[[str, str], None]) -> int | None:
+    """`Recv Window: 10000` (milliseconds, 1-60000): sent with this account's signed requests instead of Binance's
+    default 5000."""
+    if "Recv Window" not in value:
+        return None
+    match = _RECV_WINDOW.fullmatch(value["Recv Window"])
+    if match is None or not 1 <= int(match[1]) <= RECV_WINDOW_MAX:
+        fail("Recv Window", f"'Recv Window' must be a whole number of milliseconds from 1 to {RECV_WINDOW_MAX}")
+        return None
+    return int(match[1])
 
 
 def _path(value: dict[str, str], key: str, base_dir: Path, fail: Callable[[str, str], None]) -> Path | None:

@@ -60,6 +60,7 @@ class Credentials:
     api_key: str | None
     signer: Signer | None
     environment: str = "Mainnet"
+    recv_window: int | None = None  # the account's TOOLS.md `Recv Window` (ms); None: Binance's default
 
     def unsigned(self) -> Credentials:
         """Same host and environment, no key and no signer: for public endpoints that must not carry the key."""
@@ -167,6 +168,8 @@ class BinanceHttp:
         if creds.signer is None:
             raise TransportError(f"{entry.name} needs a signature but the account has no signing key.")
         timestamp = self._clock_ms() if timestamp_ms is None else timestamp_ms
+        if creds.recv_window is not None and all(name != "recvWindow" for name, _ in pairs):
+            pairs = [*pairs, ("recvWindow", str(creds.recv_window))]
         payload = encode_params([*pairs, ("timestamp", str(timestamp))])
         signature = creds.signer.sign(payload.encode("ascii"))
         return f"{payload}&signature={quote(signature, safe='')}", payload
