@@ -22,15 +22,15 @@ HINTS: dict[int, str] = {
     -1013: "The order breaks a symbol filter (tick size, step size, notional): adjust price/quantity "
     "to the symbol's exchangeInfo filters.",
     -1015: "Too many new orders: slow down and retry after the interval in the message.",
-    -1021: "Timestamp outside recvWindow: the local clock is off; sync the system clock (or raise "
-    "recvWindow, max 60000) and retry.",
+    -1021: "Timestamp outside recvWindow: the local clock is off; sync the system clock (or the operator raises "
+    "the account's '- Recv Window: N' in TOOLS.md, max 60000) and retry.",
     -1022: "Signature rejected: check the secret/private key and that the account's Signing mode "
     "matches the key type registered on Binance.",
     -1100: "A parameter has illegal characters: send decimals as plain strings like 0.001.",
     -1102: "A mandatory parameter is missing or malformed: read the tool's schema and resend.",
     -1121: "Invalid symbol: check the pair exists for margin (get_all_cross_margin_pairs).",
     -1128: "Invalid combination of optional parameters: read the message for the missing companion.",
-    -1131: "recvWindow must be at most 60000.",
+    -1131: "recvWindow must be at most 60000: lower the account's '- Recv Window' in TOOLS.md.",
     -2010: "The order was rejected: read the message (balance, filters, price relationship).",
     -2011: "Cancel rejected: the order is unknown or already finished; query it first.",
     -2013: "Order does not exist: check orderId/origClientOrderId and isIsolated.",
