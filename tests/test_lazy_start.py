@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from mcp import Client
 
 from binance_margin_mcp.adapter import build_mcp_server
@@ -19,42 +20,53 @@ from binance_margin_mcp.transport import BinanceHttp
 from conftest import TEST_KEY, TEST_SECRET, account_block, write_tools_md
 
 HEAVY = ("httpx", "httpcore", "cryptography", "binance_margin_mcp.simulator", "sqlite3")
+# One fresh interpreter goes through the stages in order and reports, after each, which HEAVY packages it holds.
+STAGES = {
+    "request path imported": "\n".join(
+        f"import binance_margin_mcp.{m}" for m in ("service", "transport", "client", "pretrade", "paper", "signing")
+    ),
+    "HMAC signed": "from binance_margin_mcp.signing import make_signer\nmake_signer('HMAC', secret='s').sign(b'x=1')",
+    "server built": "from binance_margin_mcp.app import build_server\n"
+    "from binance_margin_mcp.settings import Settings\n"
+    "build_server(Settings(tools_md=TOOLS_MD, paper_state=':memory:', journal_path=None))",
+    "RSA key loaded": "from pathlib import Path\ntry:\n"
+    "    make_signer('RSA', private_key_file=Path('/nonexistent.pem'))\nexcept Exception:\n    pass",
+}
+REPORT = (
+    "print(json.dumps([STAGE, sorted({m.split('.')[0] if not m.startswith('binance') else '.'.join(m.split('.')[:3]) "
+    f"for m in sys.modules if m.startswith({HEAVY!r})}})]))"
+)
 
 
-def loaded_after(code: str) -> list[str]:
-    """The HEAVY packages a fresh interpreter has imported after running `code`."""
-    probe = f"import json, sys\n{code}\nprint(json.dumps(sorted({{m.split('.')[0] if not m.startswith('binance') "
-    probe += f"else '.'.join(m.split('.')[:2]) for m in sys.modules if m.startswith({HEAVY!r})}})))"
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """Stage -> the HEAVY modules (packages; the simulator's by submodule) loaded once that stage ran."""
+    tmp = tmp_path_factory.mktemp("lazy")
+    tools_md = write_tools_md(tmp / "T.md", [account_block("practice", TEST_KEY, TEST_SECRET, "Testnet")])
+    probe = f"import json, sys\nTOOLS_MD = {str(tools_md)!r}\n"
+    probe += "".join(f"{code}\nSTAGE = {stage!r}\n{REPORT}\n" for stage, code in STAGES.items())
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
-    return json.loads(done.stdout.splitlines()[-1])
+    return dict(json.loads(line) for line in done.stdout.splitlines() if line.startswith("["))
 
 
-def test_the_request_path_modules_import_nothing_heavy():
+def test_the_request_path_modules_import_nothing_heavy(loaded):
     """Service, transport, client, pre-trade, paper and signing load neither httpx nor cryptography nor the
     simulator (nor sqlite3) at import time."""
-    modules = ("service", "transport", "client", "pretrade", "paper", "signing")
-    assert loaded_after("\n".join(f"import binance_margin_mcp.{m}" for m in modules)) == []
+    assert loaded["request path imported"] == []
 
 
-def test_a_built_server_has_not_loaded_httpx_or_the_simulators_front_end(tmp_path):
-    """Building the whole server (what answers tools/list) loads no HTTP client and no paper exchange front end."""
-    tools_md = write_tools_md(tmp_path / "T.md", [account_block("practice", TEST_KEY, TEST_SECRET, "Testnet")])
-    code = (
-        "from binance_margin_mcp.app import build_server\nfrom binance_margin_mcp.settings import Settings\n"
-        f"build_server(Settings(tools_md={str(tools_md)!r}, paper_state=':memory:', journal_path=None))\n"
-        "assert 'binance_margin_mcp.simulator.http' not in sys.modules"
-    )
-    loaded = loaded_after(code)
-    assert "httpx" not in loaded and "httpcore" not in loaded
-
-
-def test_hmac_signing_never_loads_cryptography_and_rsa_does():
+def test_hmac_signing_never_loads_cryptography_and_rsa_does(loaded):
     """HMAC uses the standard library (the known-answer vector is pinned in test_signing)."""
-    hmac_only = "from binance_margin_mcp.signing import make_signer\nmake_signer('HMAC', secret='s').sign(b'x=1')"
-    assert "cryptography" not in loaded_after(hmac_only)
-    pem = "from binance_margin_mcp.signing import make_signer\nfrom pathlib import Path\n"
-    pem += "try:\n    make_signer('RSA', private_key_file=Path('/nonexistent.pem'))\nexcept Exception:\n    pass"
-    assert "cryptography" in loaded_after(pem)
+    assert loaded["HMAC signed"] == []
+    assert "cryptography" in loaded["RSA key loaded"]
+
+
+def test_a_built_server_has_not_loaded_httpx_or_the_simulators_front_end(loaded):
+    """Building the whole server (what answers tools/list) loads no HTTP client and neither the paper exchange's
+    HTTP front end nor its key registry (the paper exchange opens on the first paper call)."""
+    built = loaded["server built"]
+    assert "httpx" not in built and "httpcore" not in built
+    assert "binance_margin_mcp.simulator.http" not in built and "binance_margin_mcp.simulator.keys" not in built
 
 
 async def test_the_paper_exchange_opens_on_the_first_paper_call(tmp_path: Path):
