@@ -6,6 +6,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 from mcp import Client
 
 from binance_margin_mcp import adapter
@@ -63,3 +64,25 @@ async def test_each_copy_lists_the_schema_it_was_given(tmp_path):
     for name, entry in CATALOG.items():
         assert tools[name].input_schema == input_schema(entry)
         assert tools[name].description == entry.description
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize(
+    ("tool", "arguments", "param", "needle"),
+    [
+        ("list_journal", {"limit": "many"}, "limit", "limit must be a whole number"),
+        ("list_journal", {"limit": 0}, "limit", "limit must be between 1 and 500"),
+        ("list_journal", {"outcome": "lost"}, "outcome", "outcome must be one of"),
+        ("show_account", {"acount": "main"}, None, "Did you mean 'account'?"),
+        ("confirm_transaction", {}, "approvalId", "approvalId is required"),
+        ("search_tools", {"query": ["borrow"]}, "query", "query must be a string"),
+        ("execute_tool", {"name": "get_margin_trades", "arguments": [1]}, "arguments", "must be a JSON object"),
+    ],
+)
+async def test_hand_written_tools_check_their_own_arguments(connect, mode, tool, arguments, param, needle):
+    """Without an SDK model the hand-written tools refuse wrong types, bad values and unknown names themselves,
+    naming the argument, in both protocol eras."""
+    async with connect(mode=mode) as client:
+        result = await client.call_tool(tool, arguments)
+    assert result.is_error and result.structured_content["status"] == "invalid_arguments"
+    assert result.structured_content["param"] == param and needle in result.content[0].text
