@@ -9,6 +9,7 @@ binance-margin-mcp totp-enroll ACCOUNT [--tools-md] [--secret-file] TOTP confirm
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -170,11 +171,27 @@ def serve(argv: Sequence[str]) -> int:
     )
     if settings.transport == "http":
         return _serve_http(settings)
-    from binance_margin_mcp.app import build_server  # imported late: `--help` stays fast
-
     report_tools_md(settings)
-    build_server(settings, warm_http=True).run("stdio")
+    _build(settings).run("stdio")
     return 0
+
+
+def _build(settings: Settings):  # type: ignore[no-untyped-def]
+    """Import the SDK and build the server with the cyclic GC paused, then freeze what was built.
+
+    Start-up allocates some 135,000 long-lived objects (the MCP SDK, pydantic, the catalog, the tools) and
+    almost no garbage: each full collection during the imports walks them all for nothing (about 10% of the
+    start-up). Frozen, they are also skipped by every later collection, so a tool call never waits for a
+    walk over them. The few import-time reference cycles (about a thousand objects) stay, frozen with the rest.
+    """
+    gc.disable()
+    try:
+        from binance_margin_mcp.app import build_server  # imported late: `--help` stays fast
+
+        return build_server(settings, warm_http=True)
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def report_tools_md(settings: Settings, stream: TextIO | None = None) -> None:
@@ -197,11 +214,10 @@ def _serve_http(settings: Settings) -> int:
     except HttpRefused as exc:
         print(f"binance-margin-mcp: {exc}", file=sys.stderr)
         return 2
-    from binance_margin_mcp.app import build_server
     from binance_margin_mcp.http_app import run_http
 
     report_tools_md(settings)
-    run_http(build_server(settings, warm_http=True), policy, log_level=settings.log_level)
+    run_http(_build(settings), policy, log_level=settings.log_level)
     return 0
 
 
