@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from binance_margin_mcp.account_change import AccountChange, AddArguments
 from binance_margin_mcp.catalog.model import Param
@@ -20,8 +20,10 @@ from binance_margin_mcp.params import wire_value
 from binance_margin_mcp.pipeline import Ask, Caller, Pipeline
 from binance_margin_mcp.recovery import RECOVER_AFTER_MS, SCAN_LINES, Recovery, service_credentials, view_of
 from binance_margin_mcp.service import Outcome, error_outcome
-from binance_margin_mcp.simulator.errors import SimError
-from binance_margin_mcp.simulator.exchange import STARTING_BALANCES, Exchange
+from binance_margin_mcp.simulator.errors import SimError  # a small module: no simulator state or storage
+
+if TYPE_CHECKING:  # the exchange loads with the first paper call, not at start-up
+    from binance_margin_mcp.simulator.exchange import Exchange
 
 MAX_ATTENTION = 50  # pending/UNKNOWN entries shown ahead of the recent ones
 
@@ -131,6 +133,8 @@ class MetaTools:
             exchange.reset_user(account.name)
         except McpToolError as error:
             return error_outcome(error)
+        from binance_margin_mcp.simulator.ledger import STARTING_BALANCES  # loaded: the reset just used it
+
         balances = ", ".join(f"{amount} {asset}" for asset, amount in STARTING_BALANCES.items())
         text = f"Paper account '{account.name}' reset to its starting balances: {balances}"
         data: dict[str, object] = {"status": "reset", "account": account.name, "balances": dict(STARTING_BALANCES)}
