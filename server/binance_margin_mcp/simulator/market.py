@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from .book import Book
 from .util import ONE, bad_asset, bad_symbol, floor_to
 
 D = Decimal
@@ -167,6 +168,11 @@ class Market:
 
     def btc_price(self, asset: str) -> Decimal:
         return self.usdt_price(asset) / self.usdt_price("BTC")
+
+    def depth(self, symbol: str) -> Book | None:
+        """The pair's book from the price source when it has one (live depth); None: the fills build a
+        synthetic book around the price (see book.synthetic_book)."""
+        return None
 
     def pair(self, a: str, b: str) -> SymbolSpec | None:
         """The pair trading a against b, either way round."""
