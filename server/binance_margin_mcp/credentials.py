@@ -10,6 +10,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from binance_margin_mcp import tools_md_writer
 from binance_margin_mcp.account import (
@@ -111,14 +112,10 @@ class ToolsMdStore:
         base_url: str | None = None,
         description: str | None = None,
     ) -> Account:
-        fields = _new_fields(name, environment, signing, credentials_file, private_key_file, passphrase_env)
-        env = fields[-1][1]  # _new_fields ends with ("Environment", canonical name)
-        if base_url is not None and base_url.strip():
-            fields.append(("Base URL", validate_base_url(base_url, env)))
-        if description is not None and description.strip():
-            if has_control_chars(description):
-                raise AccountError("description must be a single line without control characters")
-            fields.append(("Description", description.strip()))
+        fields = _checked_fields(
+            name, environment, signing, credentials_file, private_key_file, passphrase_env, base_url, description
+        )
+        env = dict(fields)["Environment"]
         with tools_md_writer.locked(self.path):
             text = self._read_text(check_mode=False)
             before = parse_accounts(text, self._base_dir()).accounts
@@ -136,30 +133,17 @@ class ToolsMdStore:
         logger.info("added account '%s' (%s, %s)", name, env, result.accounts[name].signing)
         return result.accounts[name]
 
-    def plan_account(
-        self,
-        *,
-        name: str,
-        environment: str,
-        signing: str,
-        credentials_file: Path | None = None,
-        private_key_file: Path | None = None,
-        passphrase_env: str | None = None,
-        base_url: str | None = None,
-        description: str | None = None,
-    ) -> dict[str, str]:
-        """What add_account would write, checked and masked, without writing (for an approval preview)."""
-        fields = _new_fields(name, environment, signing, credentials_file, private_key_file, passphrase_env)
-        values = dict(fields)
-        env = values["Environment"]
-        url = validate_base_url(base_url, env) if base_url is not None and base_url.strip() else DEFAULT_BASE_URLS[env]
+    def plan_account(self, **arguments: Any) -> dict[str, str]:
+        """What add_account(**arguments) would write, checked and masked, without writing (an approval preview)."""
+        values = dict(_checked_fields(**arguments))
+        name, env, key = arguments["name"], values["Environment"], values["API Key"]
         if any(block.name == name for block in parse_document(self._read_text(check_mode=False)).blocks):
             raise AccountError(f"Account '{name}' already exists in TOOLS.md")
-        key = values["API Key"]
-        plan = {"environment": env, "signing": values["Signing"], "baseUrl": url, "maskedKey": mask_api_key(key)}
+        plan = {"environment": env, "signing": values["Signing"], "maskedKey": mask_api_key(key)}
+        plan["baseUrl"] = values.get("Base URL", DEFAULT_BASE_URLS[env])
         plan["fingerprint"] = hashlib.sha256(key.encode()).hexdigest()[:16]
-        if description is not None and description.strip() and not has_control_chars(description):
-            plan["description"] = description.strip()
+        if "Description" in values:
+            plan["description"] = values["Description"]
         return plan
 
     def block_text(self, name: str) -> str | None:
@@ -223,6 +207,28 @@ _PEM = re.compile(
     rb"(?:[A-Za-z0-9+/=:,\- ]*\r?\n)+"  # base64 lines (and a traditional encrypted key's headers)
     rb"-----END (?P=label)-----\s*"
 )
+
+
+def _checked_fields(
+    name: str,
+    environment: str,
+    signing: str,
+    credentials_file: Path | None = None,
+    private_key_file: Path | None = None,
+    passphrase_env: str | None = None,
+    base_url: str | None = None,
+    description: str | None = None,
+) -> list[tuple[str, str]]:
+    """Every field a new account block gets, validated (files read through the private-file rules)."""
+    fields = _new_fields(name, environment, signing, credentials_file, private_key_file, passphrase_env)
+    env = fields[-1][1]  # _new_fields ends with ("Environment", canonical name)
+    if base_url is not None and base_url.strip():
+        fields.append(("Base URL", validate_base_url(base_url, env)))
+    if description is not None and description.strip():
+        if has_control_chars(description):
+            raise AccountError("description must be a single line without control characters")
+        fields.append(("Description", description.strip()))
+    return fields
 
 
 def _new_fields(
