@@ -35,7 +35,6 @@ def build_service(
     settings: Settings,
     *,
     http_transport: httpx.AsyncBaseTransport | None = None,
-    clock: Callable[[], float] = time.monotonic,
     clock_ms: Callable[[], int] | None = None,
     environ: Mapping[str, str] | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -96,14 +95,15 @@ def check_account_code(account: Account, code: str) -> int | None:
     return check_code(secret_file, code, time.time()) if secret_file is not None else None
 
 
-def build_server(settings: Settings, *, warm_http: bool = False, **kwargs: object):  # type: ignore[no-untyped-def]
-    """The MCPServer with every tool registered (kwargs: see build_service).
+def build_server(  # type: ignore[no-untyped-def]
+    settings: Settings, *, warm_http: bool = False, clock: Callable[[], float] = time.monotonic, **kwargs: object
+):
+    """The MCPServer with every tool registered (`clock`: the gate's monotonic clock; kwargs: see build_service).
 
     `warm_http` (the CLI sets it) then starts loading httpx and the TLS context on a background thread, once
     the server is built, so that neither start-up nor the first request waits for them."""
     service = build_service(settings, **kwargs)  # type: ignore[arg-type]
-    clock = kwargs.get("clock", time.monotonic)
-    pipeline = build_pipeline(service, settings, clock)  # type: ignore[arg-type]
+    pipeline = build_pipeline(service, settings, clock)
     server = build_mcp_server(
         pipeline,
         selected_entries(settings),
