@@ -468,3 +468,20 @@ async def test_waiting_for_the_page_reports_progress_then_answers_pending(connec
     assert result.structured_content["status"] == "approval_pending"
     assert len(seen) >= 2 and all(total == 0.5 and "approval" in (message or "") for _, total, message in seen)
     assert writes(fake, ORDER_PATH) == []
+
+
+async def test_the_waiting_call_and_a_concurrent_confirm_both_wake_and_send_once(connect, fake):
+    """Two waiters on one approval (the call itself and confirm_transaction): one approval, one order."""
+    fake.respond("POST", ORDER_PATH, {"orderId": 41})
+    async with connect(approval_wait=10) as client:
+        _PIPELINES[-1].progress_every = 5  # neither waiter may rely on polling: the decision must wake both
+        call = asyncio.create_task(client.call_tool("create_margin_order", ORDER))
+        while _latest_page_url() is None:
+            await asyncio.sleep(0.01)
+        approval = list(_PIPELINES[-1].gate._approvals.values())[-1]  # test-only: the id the agent would relay
+        confirm = asyncio.create_task(client.call_tool("confirm_transaction", {"approvalId": approval.id}))
+        await asyncio.sleep(0.05)
+        await approve_in_browser(_latest_page_url())
+        results = await asyncio.wait_for(asyncio.gather(call, confirm), 3)
+    assert sorted(r.is_error for r in results) == [False, True]
+    assert len(writes(fake, ORDER_PATH)) == 1

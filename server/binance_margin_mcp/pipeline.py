@@ -220,8 +220,8 @@ class Pipeline:
     # -- waiting for the page ------------------------------------------------------------------
 
     def on_decided(self, approval: Approval) -> None:
-        """Gate callback: wake whoever waits for this approval."""
-        event = self._events.get(approval.id)
+        """Gate callback: wake everyone waiting for this approval (the call itself, a confirm_transaction)."""
+        event = self._events.pop(approval.id, None)
         if event is not None:
             event.set()
 
@@ -231,19 +231,16 @@ class Pipeline:
         event = self._events.setdefault(approval.id, asyncio.Event())
         loop = asyncio.get_running_loop()
         started = loop.time()
-        try:
-            while approval.state is State.PENDING:
-                left = limit - (loop.time() - started)
-                if left <= 0:
-                    break
-                try:
-                    await asyncio.wait_for(event.wait(), min(left, self.progress_every))
-                except TimeoutError:
-                    if progress is not None:
-                        await progress(loop.time() - started, limit, "waiting for the human's approval")
-                self.gate.get(approval.id, approval.session)  # applies expiry
-        finally:
-            self._events.pop(approval.id, None)
+        while approval.state is State.PENDING:  # the event is dropped when the approval is decided or expires
+            left = limit - (loop.time() - started)
+            if left <= 0:
+                break
+            try:
+                await asyncio.wait_for(event.wait(), min(left, self.progress_every))
+            except TimeoutError:
+                if progress is not None:
+                    await progress(loop.time() - started, limit, "waiting for the human's approval")
+            self.gate.get(approval.id, approval.session)  # applies expiry
         return approval.state
 
     def pending(self, approval: Approval, url: str | None) -> Outcome:
