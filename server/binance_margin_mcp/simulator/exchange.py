@@ -41,7 +41,7 @@ from .errors import SimError
 from .market import Market
 from .state import GlobalState, UserState, decode, encode
 from .store import Store
-from .util import MINUTE_MS, Params, bad_asset, f8, no_account
+from .util import Params, bad_asset, f8, no_account
 
 STARTING_BALANCES = ledger.STARTING_BALANCES
 
@@ -82,7 +82,6 @@ SIMPLIFICATIONS: tuple[str, ...] = (
 )
 
 T = TypeVar("T")
-MAX_WALK_STEPS = 1440  # after a longer pause the walk resumes from the current minute
 
 
 def _wall_clock_ms() -> int:
@@ -260,16 +259,10 @@ class Exchange:
             special_keys.expire_listen_keys(ctx, us, now)
 
     def _walk(self, now: int) -> None:
-        glob = self._ctx.glob
-        minute = now // MINUTE_MS
-        if self.market.walk_seed is None or glob.walk_minute >= minute:
-            return
-        if glob.walk_minute >= 0:
-            for step in range(max(glob.walk_minute + 1, minute - MAX_WALK_STEPS + 1), minute + 1):
-                moved = self.market.walk(step)
-                if moved:
-                    self._after_move(moved)
-        glob.walk_minute = minute
+        """The price source's moves since the last call, round by round (see Market.advance)."""
+        watched = {o.symbol for us in self._ctx.users.values() for o in us.orders.values() if o.is_open}
+        for moved in self.market.advance(now, watched):
+            self._after_move(moved)
 
     def _after_move(self, symbols: list[str]) -> None:
         for symbol in symbols:

@@ -1,112 +1,27 @@
-"""The simulated market: assets, margin pairs with their filters, and the price feed.
+"""The simulated market: assets, margin pairs with their filters, and the prices the price source feeds it.
 
-Prices are fixed unless a test moves them (`Exchange.set_price`) or a seeded random walk is
-switched on (`Market(walk_seed=42)`), which steps every pair once per simulated minute. The walk is
-a pure function of (seed, symbol, minute), so replaying the same clock gives the same prices.
+Prices move by `Exchange.set_price` and by the Market's `source` (simulator/prices): static (never by
+itself), a seeded walk, a replayed kline file, or Binance's public market data. `advance(now)` applies
+what the source brought since the last call, in rounds, so the exchange can match orders after each
+round and stops crossed between two updates still fire. `Market(walk_seed=42)` is the walk with seed 42.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterable
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Iterable, Iterator
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from .book import Book
-from .util import ONE, bad_asset, bad_symbol, floor_to
+from .pairs import DEFAULT_ASSETS, DEFAULT_SYMBOLS
+from .prices import PriceSource, StaticSource
+from .specs import _TIER_RATIOS, AssetSpec, SymbolSpec
+from .util import ONE, bad_asset, bad_symbol
 
-D = Decimal
-_0, _1, _5, _FIFTH = D(0), D(1), D(5), D("0.2")
-_100, _MILLION = D(100), D(1000000)
-_SIGMA = D("0.001")
+__all__ = ["DEFAULT_ASSETS", "DEFAULT_SYMBOLS", "_TIER_RATIOS", "AssetSpec", "Market", "SymbolSpec"]
 
-
-@dataclass(frozen=True)
-class AssetSpec:
-    """One margin asset: its lending terms (daily rate, per-account limit) and the lending pool."""
-
-    name: str
-    full_name: str
-    daily_rate: Decimal
-    borrow_limit: Decimal
-    inventory: Decimal
-    user_min_borrow: Decimal = _0
-    collateral_ratio: Decimal = _1
-
-
-@dataclass(frozen=True)
-class SymbolSpec:
-    """One margin pair and the exchangeInfo filters its orders must pass."""
-
-    symbol: str
-    base: str
-    quote: str
-    price: Decimal
-    tick_size: Decimal
-    step_size: Decimal
-    min_qty: Decimal
-    max_qty: Decimal
-    market_max_qty: Decimal
-    min_notional: Decimal
-    max_notional: Decimal
-    leverage: int = 10  # isolated margin tier 1
-    iso_base_limit: Decimal = _100
-    iso_quote_limit: Decimal = _MILLION
-    min_price: Decimal | None = None
-    max_price: Decimal = _MILLION
-    max_num_orders: int = 200
-    max_num_algo_orders: int = 5
-    iceberg_parts: int = 100
-    multiplier_up: Decimal = _5
-    multiplier_down: Decimal = _FIFTH
-    price_band: bool = False  # listed by limit-price-pairs: limit orders within ±15% of the index
-
-    @property
-    def lowest_price(self) -> Decimal:
-        return self.min_price if self.min_price is not None else self.tick_size
-
-    @property
-    def initial_ratio(self) -> Decimal:
-        return _TIER_RATIOS[self.leverage][0]
-
-    @property
-    def liquidation_ratio(self) -> Decimal:
-        return _TIER_RATIOS[self.leverage][1]
-
-
-# isolated tier leverage -> (initialRiskRatio, liquidationRiskRatio), as on isolatedMarginTier
-_TIER_RATIOS = {10: (D("1.111"), D("1.05")), 5: (D("1.25"), D("1.1")), 3: (D("1.5"), D("1.1"))}
-
-DEFAULT_ASSETS: tuple[AssetSpec, ...] = (
-    AssetSpec("BTC", "Bitcoin", D("0.00005"), D("180"), D("1500")),
-    AssetSpec("ETH", "Ethereum", D("0.00008"), D("3000"), D("25000")),
-    AssetSpec("BNB", "BNB", D("0.0005"), D("10000"), D("150000"), D("0.01")),
-    AssetSpec("USDT", "TetherUS", D("0.0003"), D("3000000"), D("90000000"), D("1")),
-    AssetSpec("USDC", "USD Coin", D("0.0003"), D("3000000"), D("60000000"), D("1")),
-)
-
-DEFAULT_SYMBOLS: tuple[SymbolSpec, ...] = (
-    SymbolSpec(
-        "BTCUSDT", "BTC", "USDT", D("60000"), D("0.01"), D("0.00001"), D("0.00001"), D("9000"), D("100"),
-        D("5"), D("9000000"), 10, D("9"), D("70000"),
-    ),
-    SymbolSpec(
-        "ETHUSDT", "ETH", "USDT", D("3000"), D("0.01"), D("0.0001"), D("0.0001"), D("9000"), D("1000"),
-        D("5"), D("9000000"), 10, D("150"), D("70000"),
-    ),
-    SymbolSpec(
-        "BNBUSDT", "BNB", "USDT", D("600"), D("0.01"), D("0.001"), D("0.001"), D("9000"), D("2000"),
-        D("5"), D("9000000"), 5, D("800"), D("60000"),
-    ),
-    SymbolSpec(
-        "ETHBTC", "ETH", "BTC", D("0.05"), D("0.00001"), D("0.0001"), D("0.0001"), D("100000"), D("1000"),
-        D("0.0001"), D("100"), 5, D("100"), D("5"), price_band=True,
-    ),
-    SymbolSpec(
-        "USDCUSDT", "USDC", "USDT", D("1"), D("0.0001"), D("1"), D("1"), D("9000000"), D("5000000"),
-        D("5"), D("9000000"), 3, D("200000"), D("200000"),
-    ),
-)  # fmt: skip
+# half the bid/ask spread, as a share of the price, around the last price when the source has no book
+_HALF_SPREAD = {"BTC": Decimal("0.00001"), "ETH": Decimal("0.00002"), "USDC": Decimal(0)}
+_ALT_HALF_SPREAD = Decimal("0.0001")
 
 
 class Market:
@@ -117,21 +32,35 @@ class Market:
         symbols: Iterable[SymbolSpec] = DEFAULT_SYMBOLS,
         assets: Iterable[AssetSpec] = DEFAULT_ASSETS,
         *,
+        source: PriceSource | None = None,
         walk_seed: int | None = None,
-        walk_sigma: Decimal = _SIGMA,
         delist_schedule: tuple[dict, ...] = (),
         list_schedule: tuple[dict, ...] = (),
     ) -> None:
-        self.symbols = {s.symbol: s for s in symbols}
-        self.assets = {a.name: a for a in assets}
-        self.prices = {s.symbol: s.price for s in self.symbols.values()}
-        self.walk_seed = walk_seed
-        self.walk_sigma = walk_sigma
+        self.replace(symbols, assets)
         self.delist_schedule = delist_schedule
         self.list_schedule = list_schedule
-        for spec in self.symbols.values():
-            if spec.base not in self.assets or spec.quote not in self.assets:
+        if source is None and walk_seed is not None:
+            from .prices.walk import WalkSource
+
+            source = WalkSource(walk_seed)
+        self.source: PriceSource = source or StaticSource()
+        self.source.attach(self)
+
+    def replace(self, symbols: Iterable[SymbolSpec], assets: Iterable[AssetSpec]) -> None:
+        """Install a new set of pairs and assets (a live source's exchangeInfo); known prices are kept."""
+        new_symbols = {s.symbol: s for s in symbols}
+        new_assets = {a.name: a for a in assets}
+        for spec in new_symbols.values():
+            if spec.base not in new_assets or spec.quote not in new_assets:
                 raise ValueError(f"{spec.symbol}: unknown asset")
+        old = getattr(self, "prices", {})
+        self.symbols, self.assets = new_symbols, new_assets
+        self.prices = {s: old.get(s, spec.price) for s, spec in new_symbols.items()}
+
+    @property
+    def walk_seed(self) -> int | None:
+        return getattr(self.source, "seed", None)
 
     def spec(self, symbol: str) -> SymbolSpec:
         spec = self.symbols.get(symbol)
@@ -154,6 +83,15 @@ class Market:
             raise ValueError("price must be positive")
         self.prices[symbol] = price
 
+    def quote(self, symbol: str) -> tuple[Decimal, Decimal]:
+        """(bid, ask): the book's best levels, else a spread around the last price, on the tick grid."""
+        spec, last = self.spec(symbol), self.price(symbol)
+        book = self.depth(symbol)
+        if book is not None and book.bids and book.asks:
+            return book.bids[0][0], book.asks[0][0]
+        half = max(_snap(last * _HALF_SPREAD.get(spec.base, _ALT_HALF_SPREAD), spec.tick_size), spec.tick_size)
+        return max(last - half, spec.tick_size), last + half
+
     def usdt_price(self, asset: str) -> Decimal:
         """Value of one unit in USDT, through a USDT pair or a BTC pair."""
         if asset == "USDT":
@@ -172,22 +110,33 @@ class Market:
     def depth(self, symbol: str) -> Book | None:
         """The pair's book from the price source when it has one (live depth); None: the fills build a
         synthetic book around the price (see book.synthetic_book)."""
-        return None
+        return self.source.book(symbol)
 
     def pair(self, a: str, b: str) -> SymbolSpec | None:
         """The pair trading a against b, either way round."""
         return self.symbols.get(a + b) or self.symbols.get(b + a)
 
-    def walk(self, minute: int) -> list[str]:
-        """Advance every price one random-walk step for `minute`; returns the symbols that moved."""
-        if self.walk_seed is None:
-            return []
-        moved = []
-        for symbol, spec in sorted(self.symbols.items()):
-            rnd = random.Random(f"{self.walk_seed}:{symbol}:{minute}")
-            change = D(repr(round(rnd.gauss(0.0, 1.0), 6))) * self.walk_sigma
-            new = max(floor_to(self.prices[symbol] * (ONE + change), spec.tick_size), spec.tick_size)
-            if new != self.prices[symbol]:
-                self.prices[symbol] = new
-                moved.append(symbol)
-        return moved
+    def advance(self, now_ms: int, watched: set[str] | frozenset[str] = frozenset()) -> Iterator[list[str]]:
+        """Apply the source's price paths up to `now_ms` in rounds; yields each round's moved symbols after
+        setting their prices (the caller matches orders before asking for the next round).
+
+        `watched`: pairs with open orders, which a live source follows more closely (klines between polls)."""
+        paths = self.source.advance(self, now_ms, set(watched))
+        rounds = max((len(path) for path in paths.values()), default=0)
+        for i in range(rounds):
+            moved = []
+            for symbol, path in sorted(paths.items()):
+                spec = self.symbols.get(symbol)
+                if spec is None or i >= len(path) or not path[i] > 0:
+                    continue
+                price = max(_snap(path[i], spec.tick_size), spec.tick_size)
+                if price != self.prices[symbol]:
+                    self.prices[symbol] = price
+                    moved.append(symbol)
+            if moved:
+                yield moved
+
+
+def _snap(value: Decimal, step: Decimal) -> Decimal:
+    """The multiple of `step` nearest to `value`."""
+    return (value / step).to_integral_value(rounding=ROUND_HALF_EVEN) * step

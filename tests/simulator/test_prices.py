@@ -1,0 +1,131 @@
+"""The paper market's price sources: the seeded walk, the offline pairs, parsing --prices, auto's fallback."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from helpers import NOW, Clock
+
+from binance_margin_mcp.simulator.exchange import Exchange
+from binance_margin_mcp.simulator.market import Market
+from binance_margin_mcp.simulator.prices import StaticSource, open_source, parse_prices
+from binance_margin_mcp.simulator.prices.walk import WalkSource
+
+MAJORS = (
+    "BTC",
+    "ETH",
+    "BNB",
+    "SOL",
+    "XRP",
+    "ADA",
+    "DOGE",
+    "TRX",
+    "LINK",
+    "DOT",
+    "LTC",
+    "AVAX",
+    "POL",
+    "UNI",
+    "ATOM",
+    "ETC",
+    "XLM",
+    "FIL",
+    "NEAR",
+    "APT",
+    "ARB",
+    "OP",
+)
+
+
+def walked(seed: int, seconds: list[int]) -> list[dict[str, Decimal]]:
+    market = Market(source=WalkSource(seed))
+    out = []
+    for second in seconds:
+        for _ in market.advance(NOW + second * 1000):
+            pass
+        out.append(dict(market.prices))
+    return out
+
+
+def test_the_walk_is_a_pure_function_of_seed_and_clock() -> None:
+    """Two walks with the same seed and the same clock agree price for price; another seed differs."""
+    seconds = [0, 1, 2, 5, 60, 61, 900]
+    assert walked(7, seconds) == walked(7, seconds)
+    assert walked(7, seconds)[-1] != walked(8, seconds)[-1]
+    assert walked(7, seconds)[-1]["BTCUSDT"] != Decimal(60000)
+
+
+def test_the_walks_volatility_is_realistic_per_asset() -> None:
+    """Over an hour BTC moves well under 10% and a stablecoin under 0.1%, while both move."""
+    last = walked(3, [0, 3600])[-1]
+    assert Decimal("0.9") < last["BTCUSDT"] / 60000 < Decimal("1.1") and last["BTCUSDT"] != 60000
+    assert abs(last["USDCUSDT"] - 1) < Decimal("0.001")
+
+
+def test_cross_rates_are_derived_from_the_usdt_legs() -> None:
+    """ETHBTC and BNBBTC are ETHUSDT/BTCUSDT and BNBUSDT/BTCUSDT (to the tick), never walked on their own."""
+    for prices in walked(11, [0, 30, 600, 3000]):
+        for cross, base in (("ETHBTC", "ETHUSDT"), ("BNBBTC", "BNBUSDT")):
+            assert abs(prices[cross] - prices[base] / prices["BTCUSDT"]) <= Decimal("0.00001")
+
+
+def test_the_walk_moves_the_exchange_as_the_clock_runs() -> None:
+    """With a walk the exchange's prices change as the clock runs, with no call moving them."""
+    clock = Clock()
+    ex = Exchange(clock_ms=clock, market=Market(walk_seed=5))
+    start = ex.public("/api/v3/ticker/price", {"symbol": "BTCUSDT"})["price"]
+    clock.now += 10_000
+    assert ex.public("/api/v3/ticker/price", {"symbol": "BTCUSDT"})["price"] != start
+
+
+def test_at_least_twenty_major_pairs_exist_offline_with_their_assets() -> None:
+    """The offline market lists every major against USDT (SOLUSDT among them) plus ETHBTC, BNBBTC, USDCUSDT,
+    and collateral ratios are 1 only for stablecoins."""
+    market = Market()
+    assert {f"{a}USDT" for a in MAJORS} | {"ETHBTC", "BNBBTC", "USDCUSDT"} <= set(market.symbols)
+    assert market.spec("SOLUSDT").tick_size == Decimal("0.01")
+    ratios = {name: a.collateral_ratio for name, a in market.assets.items()}
+    assert ratios["USDT"] == ratios["USDC"] == 1 and Decimal("0.95") <= ratios["BTC"] < 1
+    assert all(Decimal("0.5") <= ratios[a] <= Decimal("0.9") for a in MAJORS if a not in ("BTC", "ETH"))
+
+
+def test_solusdt_trades_offline() -> None:
+    """SOLUSDT answers exchangeInfo and takes an order on the offline market (it used to answer -1121)."""
+    ex = Exchange(clock_ms=Clock())
+    info = ex.public("/api/v3/exchangeInfo", {"symbol": "SOLUSDT"})
+    assert info["symbols"][0]["symbol"] == "SOLUSDT"
+    placed = ex.handle("alice", "create_margin_order", {"symbol": "SOLUSDT", "side": "BUY", "type": "MARKET",
+                                                         "quantity": "1"})  # fmt: skip
+    assert placed["status"] == "FILLED"
+
+
+def test_the_quote_straddles_the_last_price() -> None:
+    """Without a book, bid < last < ask on the tick grid (a one-tick minimum half spread)."""
+    market = Market()
+    bid, ask = market.quote("BTCUSDT")
+    assert bid < market.price("BTCUSDT") < ask
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("random", "unknown source 'random'"),
+        ("walk:abc", "whole number seed"),
+        ("static:1", "takes no argument"),
+        ("replay:", "needs a kline CSV file"),
+        ("replay:/nonexistent.csv", "replay file not found"),
+    ],
+)
+def test_bad_prices_values_are_explained(text: str, message: str) -> None:
+    """Each malformed --prices value raises ValueError naming what is wrong."""
+    with pytest.raises(ValueError, match=message):
+        parse_prices(text)
+
+
+def test_prices_values_parse() -> None:
+    """walk, walk:SEED, static, auto and live parse to their kinds."""
+    assert parse_prices("walk:42").seed == 42 and parse_prices("walk").seed is None
+    assert [parse_prices(k).kind for k in ("auto", "live", "static")] == ["auto", "live", "static"]
+    assert isinstance(open_source("static"), StaticSource)
+    assert open_source("walk:9").name == "walk:9"
