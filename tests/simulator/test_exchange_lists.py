@@ -96,7 +96,8 @@ def test_a_buy_oco_stop_leg_triggering_expires_the_limit_leg(ex: Exchange) -> No
     assert balance(ex, "USDT")["locked"] == "3250.00000000"  # 0.05 x the higher of the two prices
     ex.set_price("BTCUSDT", "66000")
     assert (status(ex, stop_id), status(ex, limit_id)) == ("FILLED", "EXPIRED")
-    assert balance(ex, "USDT")["free"] == "6700.00000000" and balance(ex, "USDT")["locked"] == "0.00000000"
+    # 0.05 bought at the best ask of 66000.01: 3300.0005 spent
+    assert balance(ex, "USDT")["free"] == "6699.99950000" and balance(ex, "USDT")["locked"] == "0.00000000"
     found = ex.handle(USER, "get_margin_order_list", {"origClientOrderId": "my-oco"})
     assert found["listOrderStatus"] == "ALL_DONE"
 
@@ -159,6 +160,8 @@ def test_an_oto_places_its_pending_order_only_when_the_working_order_fills(ex: E
     ex.set_price("BTCUSDT", "58990")
     assert (status(ex, working["orderId"]), status(ex, pending["orderId"])) == ("FILLED", "NEW")
     ex.set_price("BTCUSDT", "62000")
+    assert status(ex, pending["orderId"]) == "NEW"  # the best bid is 61999.99: not yet at its price
+    ex.set_price("BTCUSDT", "62010")
     assert status(ex, pending["orderId"]) == "FILLED"
     assert ex.handle(USER, "get_open_margin_oto_order_lists", {}) == []
     assert len(ex.handle(USER, "get_margin_trades", {"symbol": "BTCUSDT"})) == 2
@@ -209,7 +212,7 @@ def test_an_otoco_places_its_oco_pair_when_the_working_order_fills(ex: Exchange)
     ex.set_price("BTCUSDT", "54000")
     assert [status(ex, i) for i in (working, above, below)] == ["FILLED", "EXPIRED", "FILLED"]
     trades = ex.handle(USER, "get_margin_trades", {"symbol": "BTCUSDT"})
-    assert [t["price"] for t in trades] == ["59000.00000000", "54000.00000000"]
+    assert [t["price"] for t in trades] == ["59000.00000000", "53999.99000000"]  # the stop sells at the best bid
     found = ex.handle(USER, "get_margin_order_list", {"orderListId": str(placed["orderListId"])})
     assert found["listOrderStatus"] == "ALL_DONE"
 

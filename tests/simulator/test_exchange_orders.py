@@ -21,7 +21,8 @@ clock, ex = helpers.clock, helpers.ex  # shared fixtures (see helpers.py)
 
 
 def test_a_margin_buy_limit_order_borrows_at_placement_and_fills_when_the_price_crosses(ex: Exchange) -> None:
-    """MARGIN_BUY borrows the shortfall at once (FULL shows it); the order fills at its price as maker."""
+    """MARGIN_BUY borrows the shortfall at once (FULL shows it); the order fills at its price as maker
+    (0.09% commission) once the asks reach it: at 59500 they start at 59500.01, at 58900 below 59000."""
     placed = order(ex, **limit("BUY", "0.5", "59000", sideEffectType="MARGIN_BUY"))
     assert placed["status"] == "NEW" and placed["fills"] == []
     assert (placed["marginBuyBorrowAmount"], placed["marginBuyBorrowAsset"]) == ("19500.00000000", "USDT")
@@ -39,21 +40,22 @@ def test_a_margin_buy_limit_order_borrows_at_placement_and_fills_when_the_price_
     )
     trade = ex.handle(USER, "get_margin_trades", {"symbol": "BTCUSDT"})[0]
     assert (trade["price"], trade["isMaker"], trade["isBuyer"]) == ("59000.00000000", True, True)
-    assert (trade["commission"], trade["commissionAsset"]) == ("0.00050000", "BTC")
+    assert (trade["commission"], trade["commissionAsset"]) == ("0.00045000", "BTC")
     usdt, btc = asset(ex, "USDT"), asset(ex, "BTC")
     assert (usdt["free"], usdt["locked"], usdt["borrowed"]) == ("0.00000000", "0.00000000", "19500.00000000")
-    assert btc["free"] == "0.59950000"
+    assert btc["free"] == "0.59955000"
 
 
 def test_a_market_order_fills_at_once_with_fills_and_commission(ex: Exchange) -> None:
-    """MARKET defaults to FULL: one fill at the last price, 0.1% commission in the asset received."""
+    """MARKET defaults to FULL: 0.05 BTC fits in the best bid (one tick under the last price), 0.1% taker
+    commission in the asset received; quoteOrderQty buys what 100 USDT pays for at the best ask."""
     sold = order(ex, side="SELL", type="MARKET", quantity="0.05")
-    assert sold["status"] == "FILLED" and sold["cummulativeQuoteQty"] == "3000.00000000"
+    assert sold["status"] == "FILLED" and sold["cummulativeQuoteQty"] == "2999.99950000"
     assert sold["fills"] == [
         {
-            "price": "60000.00000000",
+            "price": "59999.99000000",
             "qty": "0.05000000",
-            "commission": "3.00000000",
+            "commission": "2.99999950",
             "commissionAsset": "USDT",
             "tradeId": sold["fills"][0]["tradeId"],
         },
@@ -61,7 +63,8 @@ def test_a_market_order_fills_at_once_with_fills_and_commission(ex: Exchange) ->
     assert "marginBuyBorrowAmount" not in sold
     bought = order(ex, side="BUY", type="MARKET", quoteOrderQty="100", newOrderRespType="RESULT")
     assert bought["origQty"] == "0.00166000" and "fills" not in bought
-    assert asset(ex, "USDT")["free"] == "12897.40000000"
+    assert bought["cummulativeQuoteQty"] == "99.60001660"  # 0.00166 x 60000.01
+    assert asset(ex, "USDT")["free"] == "12897.39948390"
 
 
 def test_auto_repay_uses_the_proceeds_to_repay_that_asset_interest_first(ex: Exchange) -> None:
@@ -70,7 +73,7 @@ def test_auto_repay_uses_the_proceeds_to_repay_that_asset_interest_first(ex: Exc
     order(ex, side="SELL", type="MARKET", quantity="0.05", sideEffectType="AUTO_REPAY")
     usdt = asset(ex, "USDT")
     assert (usdt["borrowed"], usdt["interest"]) == ("0.00000000", "0.00000000")
-    assert usdt["free"] == "12996.98750000"  # 10000 + 1000 + 2997 - 1000.0125
+    assert usdt["free"] == "12996.98700050"  # 10000 + 1000 + (2999.9995 - 2.9999995) - 1000.0125
     repay = ex.handle(USER, "get_borrow_repay_records", {"type": "REPAY"})["rows"][0]
     assert (repay["type"], repay["interest"], repay["principal"]) == ("AUTO", "0.01250000", "1000.00000000")
 
@@ -143,10 +146,10 @@ def test_orders_breaking_a_rule_get_binances_code_and_text(ex: Exchange, params:
 
 
 def test_a_limit_maker_that_would_take_is_rejected(ex: Exchange) -> None:
-    """LIMIT_MAKER priced through the market: -2010 'Order would immediately match and take.'"""
-    params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT_MAKER", "quantity": "0.01", "price": "60000"}
+    """LIMIT_MAKER at or through the best ask (60000.01): -2010 'Order would immediately match and take.'"""
+    params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT_MAKER", "quantity": "0.01", "price": "60000.01"}
     rejected(ex, "create_margin_order", params, -2010, "Order would immediately match and take.")
-    resting = ex.handle(USER, "create_margin_order", {**params, "price": "59999.99"})
+    resting = ex.handle(USER, "create_margin_order", {**params, "price": "60000"})
     assert "status" not in resting  # LIMIT_MAKER answers ACK by default
     query = {"symbol": "BTCUSDT", "orderId": str(resting["orderId"])}
     assert ex.handle(USER, "get_margin_order", query)["status"] == "NEW"
@@ -171,7 +174,8 @@ def test_a_stop_limit_triggers_when_the_price_crosses_its_stop(ex: Exchange) -> 
     assert ex.handle(USER, "get_margin_order", query)["status"] == "NEW"
     ex.set_price("BTCUSDT", "58950")
     done = ex.handle(USER, "get_margin_order", query)
-    assert (done["status"], done["isWorking"], done["cummulativeQuoteQty"]) == ("FILLED", True, "589.50000000")
+    # triggered at 58950, it sells into the best bid 58949.99 (within its 58900 limit) as taker
+    assert (done["status"], done["isWorking"], done["cummulativeQuoteQty"]) == ("FILLED", True, "589.49990000")
     assert ex.handle(USER, "get_margin_trades", {"symbol": "BTCUSDT"})[0]["isMaker"] is False
 
 

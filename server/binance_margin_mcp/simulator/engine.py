@@ -1,9 +1,11 @@
-"""Order life cycle against the price feed: placement, triggers, fills, cancels and order lists.
+"""Order life cycle against the book: placement, triggers, fills, cancels and order lists.
 
-There is no order book: the only counterparty is the last price. A marketable order takes at the
-last price when placed (or when its stop triggers); a resting limit order fills at its own price,
-as maker, once the price reaches it. Fills are complete (no partial fills). OCO legs expire each
-other; an OTO's pending orders are placed when its working order has filled.
+A marketable order takes liquidity level by level (one trade per level) when placed or when its stop
+triggers: MARKET and IOC expire what the book cannot fill, FOK fills completely or expires untouched,
+GTC rests its remainder (PARTIALLY_FILLED). A resting limit order fills at its own price, as maker,
+once a later price move brings the opposite side of the book to it, as far as that side's
+liquidity within its price goes. OCO legs expire each other when one triggers or trades; an OTO's
+pending orders are placed when its working order has filled completely.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from . import fills
+from .book import available, crosses
 from .context import Context
 from .errors import SimError
 from .filters import STOP_TYPES
 from .state import Order, OrderList, UserState
+from .util import ZERO
 
 MAX_ROUNDS = 50
 
@@ -25,10 +29,12 @@ def triggered(o: Order, last: Decimal) -> bool:
     return last >= o.stop_price if rising else last <= o.stop_price
 
 
-def marketable(o: Order, last: Decimal) -> bool:
-    if o.type in ("MARKET", "STOP_LOSS", "TAKE_PROFIT"):
+def marketable(ctx: Context, o: Order) -> bool:
+    """Market-type orders always; a limit order when the best opposite level is within its price."""
+    if o.type in fills.MARKET_TYPES:
         return True
-    return last <= o.price if o.side == "BUY" else last >= o.price
+    best = fills.book_for(ctx, o.symbol).best(o.side)
+    return best is not None and crosses(o.side, best, o.price)
 
 
 def order_list(us: UserState, o: Order) -> OrderList | None:
@@ -36,7 +42,7 @@ def order_list(us: UserState, o: Order) -> OrderList | None:
 
 
 def start(ctx: Context, us: UserState, o: Order) -> None:
-    """Mark an order live on the (imaginary) book."""
+    """Mark an order live on the book."""
     now = ctx.now()
     o.status = "NEW"
     o.working = o.type not in STOP_TYPES
@@ -45,47 +51,86 @@ def start(ctx: Context, us: UserState, o: Order) -> None:
 
 
 def place(ctx: Context, us: UserState, o: Order) -> list[dict]:
-    """Fund, lock and run a validated order; it fills at once if marketable."""
-    last = ctx.market.price(o.symbol)
-    amount = fills.need(o, last)
+    """Fund, lock and run a validated order; it trades at once if marketable."""
+    amount = fills.need(ctx, o)
     fills.fund(ctx, us, o, amount)
     start(ctx, us, o)
     if o.type != "MARKET":
         fills.lock(ctx, us, o, amount)
-    return advance(ctx, us, o, last, placement=True)
+    return advance(ctx, us, o, ctx.market.price(o.symbol), placement=True)
 
 
 def advance(ctx: Context, us: UserState, o: Order, last: Decimal, placement: bool) -> list[dict]:
-    """Apply the last price to one open order: trigger it, fill it, expire it or leave it resting."""
+    """Apply the market to one open order: trigger it, fill it, expire it or leave it resting."""
     taker = placement
     if not o.working:
         if not triggered(o, last):
             return []
         o.working, o.working_time, o.update_time, taker = True, ctx.now(), ctx.now(), True
         expire_siblings(ctx, us, o)
-    if not marketable(o, last):
+    if not marketable(ctx, o):
         keep = o.time_in_force == "GTC" or not taker
-        if not keep or (holds_alone(us, o) and not fills.lock(ctx, us, o, fills.need(o, last) - o.lock)):
-            close(ctx, us, o, "EXPIRED")
+        if not keep or (holds_alone(us, o) and not fills.lock(ctx, us, o, fills.need(ctx, o) - o.lock)):
+            expire_rest(ctx, us, o)
         return []
     if o.type == "LIMIT_MAKER" and taker:
         close(ctx, us, o, "EXPIRED")  # only reachable when an OTO pending leg is activated
         return []
     expire_siblings(ctx, us, o)
+    done = take(ctx, us, o) if taker else make(ctx, us, o)
+    if o.status == "FILLED":
+        after_fill(ctx, us, o)
+    elif o.is_open and holds_alone(us, o):
+        fills.unlock(ctx, us, o, keep=fills.need(ctx, o))  # a partly filled order holds only its rest
+    return done
+
+
+def take(ctx: Context, us: UserState, o: Order) -> list[dict]:
+    """Walk the book as taker; what cannot fill expires (MARKET, IOC, FOK) or rests (GTC)."""
+    book = fills.book_for(ctx, o.symbol)
+    limit = None if o.type in fills.MARKET_TYPES else o.price
+    if o.time_in_force == "FOK" and available(book, o.side, limit) < fills.remaining(o):
+        expire_rest(ctx, us, o)
+        return []
+    quote_order = fills.is_quote_order(o)
+    done = []
+    short = False
+    for price, qty in fills.plan(ctx, o, book):
+        try:
+            done.append(fills.execute(ctx, us, o, price, qty, maker=False))
+        except fills.Short:
+            short = True
+            break
+    if quote_order and o.executed_qty > 0:
+        o.orig_qty, o.status = o.executed_qty, "FILLED"  # quoteOrderQty: origQty is what it bought
+        fills.unlock(ctx, us, o)
+    if o.status != "FILLED" and (short or o.type in fills.MARKET_TYPES or o.time_in_force != "GTC"):
+        expire_rest(ctx, us, o)
+    return done
+
+
+def make(ctx: Context, us: UserState, o: Order) -> list[dict]:
+    """A resting order reached by the book: one maker fill at its own price, up to the crossing liquidity."""
+    qty = min(fills.remaining(o), available(fills.book_for(ctx, o.symbol), o.side, o.price))
     try:
-        fill = fills.execute(ctx, us, o, last if taker else o.price, maker=not taker)
+        return [fills.execute(ctx, us, o, o.price, qty, maker=True)]
     except fills.Short:
         close(ctx, us, o, "EXPIRED")
         return []
-    after_fill(ctx, us, o)
-    return [fill]
 
 
-def close(ctx: Context, us: UserState, o: Order, status: str) -> None:
-    """End an open order without a fill (CANCELED or EXPIRED) and release what it held."""
+def expire_rest(ctx: Context, us: UserState, o: Order) -> None:
+    """The exchange ends the order (EXPIRED, fills kept); a single order gives back unused borrowing."""
+    released = close(ctx, us, o, "EXPIRED")
+    if order_list(us, o) is None:
+        fills.repay_order_debt(ctx, us, o, released)
+
+
+def close(ctx: Context, us: UserState, o: Order, status: str) -> Decimal:
+    """End an open order (CANCELED or EXPIRED) and release what it held; returns the amount released."""
     if not o.is_open:
-        return
-    fills.unlock(ctx, us, o)
+        return ZERO
+    released = fills.unlock(ctx, us, o)
     o.status = status
     o.update_time = ctx.now()
     ctx.touch(us)
@@ -95,6 +140,7 @@ def close(ctx: Context, us: UserState, o: Order, status: str) -> None:
             for pending_id in lst.order_ids[1:]:
                 close(ctx, us, us.orders[pending_id], status)
         refresh_list(us, lst)
+    return released
 
 
 def holds_alone(us: UserState, o: Order) -> bool:
@@ -106,7 +152,7 @@ def holds_alone(us: UserState, o: Order) -> bool:
 
 
 def expire_siblings(ctx: Context, us: UserState, o: Order) -> None:
-    """One OCO leg triggering or filling expires the other."""
+    """One OCO leg triggering or trading (even partly) expires the other."""
     lst = order_list(us, o)
     if lst is None or o.order_id not in lst.oco_group:
         return
@@ -133,7 +179,7 @@ def activate_pending(ctx: Context, us: UserState, lst: OrderList) -> None:
     if not pending:
         return
     last = ctx.market.price(lst.symbol)
-    amount = max(fills.need(o, last) for o in pending)
+    amount = max(fills.need(ctx, o) for o in pending)
     try:
         fills.fund(ctx, us, pending[0], amount)
     except SimError:
@@ -160,25 +206,30 @@ def refresh_list(us: UserState, lst: OrderList) -> None:
 
 def cancel_orders(ctx: Context, us: UserState, orders: list[Order]) -> None:
     """User cancels: CANCELED, locks released, then autoRepayAtCancel for what they borrowed."""
-    for o in orders:
-        close(ctx, us, o, "CANCELED")
-    for o in orders:
-        fills.repay_order_debt(ctx, us, o)
+    released = [close(ctx, us, o, "CANCELED") for o in orders]
+    for o, amount in zip(orders, released, strict=True):
+        fills.repay_order_debt(ctx, us, o, amount)
+
+
+LIVE = ("NEW", "PARTIALLY_FILLED")
 
 
 def process_symbol(ctx: Context, symbol: str) -> None:
-    """Run every open order on `symbol`, for every user, against the current price."""
+    """Run every open order on `symbol`, for every user, against the current price and book."""
     last = ctx.market.price(symbol)
+    traded: set[int] = set()  # one maker fill per order and move: the book is not rebuilt in between
     for _ in range(MAX_ROUNDS):
         changed = False
         for us in list(ctx.users.values()):
-            live = sorted((o for o in us.orders.values() if o.symbol == symbol and o.status == "NEW"), key=_by_id)
+            live = sorted((o for o in us.orders.values() if o.symbol == symbol and o.status in LIVE), key=_by_id)
             for o in live:
-                if o.status != "NEW":
+                if o.status not in LIVE or o.order_id in traded:
                     continue
-                before = (o.status, o.working)
+                before = (o.status, o.working, o.executed_qty)
                 advance(ctx, us, o, last, placement=False)
-                if (o.status, o.working) != before:
+                if o.executed_qty != before[2]:
+                    traded.add(o.order_id)
+                if (o.status, o.working, o.executed_qty) != before:
                     changed = True
                     ctx.touch(us)
         if not changed:

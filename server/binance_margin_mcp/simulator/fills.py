@@ -1,8 +1,11 @@
-"""Money side of an order: what it must hold, auto-borrowing, locking, and executing a fill.
+"""Money side of an order: the book it trades against, what it must hold, auto-borrowing, locking,
+and executing one fill (one level of the book, one trade).
 
-A BUY holds quote asset (quantity x limit, stop or last price), a SELL holds base asset. The 0.1%
-commission is taken from the asset received. MARGIN_BUY / AUTO_BORROW_REPAY borrow the shortfall
-when the order is placed; AUTO_REPAY / AUTO_BORROW_REPAY repay debt in the received asset on fill.
+A BUY holds quote asset (quantity x limit or stop price; a MARKET BUY what walking the book costs),
+a SELL holds base asset. Commission is taken from the asset received: the taker rate for fills at
+placement or trigger, the maker rate for resting orders. MARGIN_BUY / AUTO_BORROW_REPAY borrow the
+shortfall when the order is placed; AUTO_REPAY / AUTO_BORROW_REPAY repay debt in the received asset
+after each fill.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from . import ledger
+from .book import FIRST_LEVEL_NOTIONAL, Book, Level, synthetic_book, take, take_quote
 from .context import Context
 from .errors import SimError
 from .state import Order, UserState
@@ -17,6 +21,7 @@ from .util import INSUFFICIENT, ZERO, f8, q8, rejected, up8
 
 BORROWING = frozenset({"MARGIN_BUY", "AUTO_BORROW_REPAY"})
 REPAYING = frozenset({"AUTO_REPAY", "AUTO_BORROW_REPAY"})
+MARKET_TYPES = frozenset({"MARKET", "STOP_LOSS", "TAKE_PROFIT"})
 
 
 class Short(Exception):
@@ -28,13 +33,43 @@ def hold_asset(ctx: Context, o: Order) -> str:
     return spec.quote if o.side == "BUY" else spec.base
 
 
-def need(o: Order, last: Decimal) -> Decimal:
+def book_for(ctx: Context, symbol: str) -> Book:
+    """The live depth when the price source has one, else a synthetic book around the last price
+    whose best level is worth about FIRST_LEVEL_NOTIONAL USDT."""
+    live = ctx.market.depth(symbol)
+    if live is not None:
+        return live
+    spec = ctx.market.spec(symbol)
+    try:
+        notional = FIRST_LEVEL_NOTIONAL / ctx.market.usdt_price(spec.quote)
+    except ValueError:
+        notional = FIRST_LEVEL_NOTIONAL
+    return synthetic_book(spec, ctx.market.price(symbol), level_notional=notional)
+
+
+def remaining(o: Order) -> Decimal:
+    return o.orig_qty - o.executed_qty
+
+
+def is_quote_order(o: Order) -> bool:
+    return o.type == "MARKET" and o.quote_order_qty > 0 and o.executed_qty == 0
+
+
+def plan(ctx: Context, o: Order, book: Book | None = None) -> list[Level]:
+    """The (price, qty) slices the order would take as a taker now, within its limit price."""
+    book = book if book is not None else book_for(ctx, o.symbol)
+    if is_quote_order(o):
+        return take_quote(book, o.side, o.quote_order_qty, ctx.market.spec(o.symbol).step_size)
+    return take(book, o.side, remaining(o), None if o.type in MARKET_TYPES else o.price)
+
+
+def need(ctx: Context, o: Order) -> Decimal:
     """What the order must hold: base quantity to sell, or quote to pay at its worst price."""
-    qty = o.orig_qty - o.executed_qty
+    qty = remaining(o)
     if o.side == "SELL":
         return qty
     if o.type == "MARKET":
-        return o.quote_order_qty if o.quote_order_qty > 0 else up8(qty * last)
+        return sum((up8(p * q) for p, q in plan(ctx, o)), ZERO)
     reference = o.stop_price if o.type in ("STOP_LOSS", "TAKE_PROFIT") else o.price
     return up8(qty * reference)
 
@@ -68,24 +103,27 @@ def lock(ctx: Context, us: UserState, o: Order, amount: Decimal) -> bool:
     return True
 
 
-def unlock(ctx: Context, us: UserState, o: Order) -> None:
-    if o.lock > 0:
-        balance = ledger.bal(us.account(o.account_key), hold_asset(ctx, o))
-        balance.locked -= o.lock
-        balance.free += o.lock
-        o.lock = ZERO
+def unlock(ctx: Context, us: UserState, o: Order, keep: Decimal = ZERO) -> Decimal:
+    """Release what the order holds beyond `keep`; returns the amount released."""
+    excess = o.lock - max(keep, ZERO)
+    if excess <= 0:
+        return ZERO
+    balance = ledger.bal(us.account(o.account_key), hold_asset(ctx, o))
+    balance.locked -= excess
+    balance.free += excess
+    o.lock -= excess
+    return excess
 
 
-def execute(ctx: Context, us: UserState, o: Order, price: Decimal, maker: bool) -> dict:
-    """Fill the rest of `o` at `price`; returns the FULL-response fill. Raises Short if unpayable."""
+def execute(ctx: Context, us: UserState, o: Order, price: Decimal, qty: Decimal, maker: bool) -> dict:
+    """Fill `qty` of `o` at `price` (one trade); returns the FULL-response fill. Raises Short if unpayable."""
     spec = ctx.market.spec(o.symbol)
     key, acct = o.account_key, us.account(o.account_key)
-    qty = o.orig_qty - o.executed_qty
     quote = q8(qty * price)
     pay_asset, pay, get_asset, get = (
         (spec.quote, quote, spec.base, qty) if o.side == "BUY" else (spec.base, qty, spec.quote, quote)
     )
-    fee = q8(get * ledger.FEE_RATE)
+    fee = q8(get * (ledger.MAKER_FEE_RATE if maker else ledger.TAKER_FEE_RATE))
     payer = ledger.bal(acct, pay_asset)
     from_lock = min(o.lock, pay)
     if payer.free < pay - from_lock:
@@ -96,14 +134,15 @@ def execute(ctx: Context, us: UserState, o: Order, price: Decimal, maker: bool) 
     ledger.bal(acct, get_asset).free += get - fee
     o.executed_qty += qty
     o.cum_quote += quote
-    o.status = "FILLED"
+    o.status = "FILLED" if o.executed_qty >= o.orig_qty else "PARTIALLY_FILLED"
     o.update_time = ctx.now()
     trade_id = _record_trade(ctx, us, o, price, qty, fee, get_asset, maker)
     direction = "BUY" if o.side == "BUY" else "SELL"
     ledger.flow(ctx, us, key, pay_asset, f"{direction}_EXPENSE", pay, trade_id)
     ledger.flow(ctx, us, key, get_asset, f"{direction}_INCOME", get, trade_id)
     ledger.flow(ctx, us, key, get_asset, "TRADING_COMMISSION", fee, trade_id)
-    unlock(ctx, us, o)
+    if o.status == "FILLED":
+        unlock(ctx, us, o)
     if o.side_effect in REPAYING:
         ledger.repay(ctx, us, key, get_asset, get - fee, "AUTO")
     ctx.touch(us)
@@ -139,11 +178,14 @@ def _record_trade(
     return trade_id
 
 
-def repay_order_debt(ctx: Context, us: UserState, o: Order) -> None:
-    """autoRepayAtCancel: give back what this order borrowed (and the interest on that asset)."""
+def repay_order_debt(ctx: Context, us: UserState, o: Order, released: Decimal) -> None:
+    """autoRepayAtCancel: give back what this order borrowed and did not use. An order that never
+    traded repays its whole borrow (and the interest on that asset); a partly filled one at most
+    what its cancel or expiry released."""
     if o.borrowed <= 0 or not o.auto_repay_at_cancel:
         return
     asset = hold_asset(ctx, o)
     balance = ledger.bal(us.account(o.account_key), asset)
-    ledger.repay(ctx, us, o.account_key, asset, min(o.borrowed + balance.interest, balance.free), "AUTO")
+    amount = o.borrowed + balance.interest if o.executed_qty == 0 else min(o.borrowed, released)
+    ledger.repay(ctx, us, o.account_key, asset, min(amount, balance.free), "AUTO")
     o.borrowed = ZERO

@@ -14,7 +14,11 @@ from .state import Balance, IsolatedAccount, UserState
 from .util import HOUR_MS, ZERO, bad_asset, bad_symbol, down8, f8, mandatory, no_account, q8
 
 D = Decimal
-FEE_RATE = D("0.001")
+# Trading commission (Binance VIP 1 spot/margin rates; VIP 0 charges 0.1% both ways): resting orders
+# pay the maker rate, orders that trade at placement or trigger the taker rate.
+MAKER_FEE_RATE = D("0.0009")
+TAKER_FEE_RATE = D("0.001")
+FEE_RATE = TAKER_FEE_RATE
 STARTING_BALANCES = {"USDT": "10000", "BTC": "0.1"}
 
 # cross max leverage -> (normalBar = initial ratio for borrowing, marginCallBar, forceLiquidationBar)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from . import filters
+from . import fills, filters
+from .book import crosses
 from .context import Context
 from .errors import SimError
 from .filters import LIMIT_PRICED, STOP_TYPES
@@ -105,8 +106,10 @@ def would_trigger(type_: str, side: str, stop: Decimal, last: Decimal) -> bool:
     return last >= stop if rising else last <= stop
 
 
-def would_take(side: str, price: Decimal, last: Decimal) -> bool:
-    return price >= last if side == "BUY" else price <= last
+def would_take(ctx: Context, symbol: str, side: str, price: Decimal) -> bool:
+    """A price at or through the best opposite level of the book trades as taker."""
+    best = fills.book_for(ctx, symbol).best(side)
+    return best is not None and crosses(side, best, price)
 
 
 def check_market(ctx: Context, spec: SymbolSpec, leg: LegInput, last: Decimal) -> None:
@@ -124,11 +127,11 @@ def check_market(ctx: Context, spec: SymbolSpec, leg: LegInput, last: Decimal) -
             )
 
 
-def check_immediate(leg: LegInput, last: Decimal) -> None:
+def check_immediate(ctx: Context, symbol: str, leg: LegInput, last: Decimal) -> None:
     """Stops that would trigger now and LIMIT_MAKERs that would take are rejected (-2010)."""
     if leg.type in STOP_TYPES and leg.stop is not None and would_trigger(leg.type, leg.side, leg.stop, last):
         raise rejected("Order would trigger immediately.")
-    if leg.type == "LIMIT_MAKER" and leg.price is not None and would_take(leg.side, leg.price, last):
+    if leg.type == "LIMIT_MAKER" and leg.price is not None and would_take(ctx, symbol, leg.side, leg.price):
         raise rejected("Order would immediately match and take.")
 
 

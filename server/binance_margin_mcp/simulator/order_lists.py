@@ -91,7 +91,7 @@ def _place_oco(ctx: Context, us: UserState, p: Params, symbol: str, isolated: bo
     orders = [legs.make_order(ctx, spec, isolated, leg, settings, lst.order_list_id) for leg in leg_inputs]
     _register(us, lst, orders)
     holder = orders[1]  # the LIMIT_MAKER leg holds the pair's funds
-    amount = max(fills.need(o, last) for o in orders)
+    amount = max(fills.need(ctx, o) for o in orders)
     fills.fund(ctx, us, holder, amount)
     for o in orders:
         engine.start(ctx, us, o)
@@ -164,7 +164,7 @@ def _place_oto(ctx: Context, us: UserState, p: Params, kind: str, working: legs.
         legs.check_market(ctx, spec, leg, last)
     legs.check_client_ids(us, symbol, isolated, [leg.client_id for leg in (working, *pending)])
     legs.check_counts(spec, us, isolated, [working, *pending])
-    legs.check_immediate(working, last)
+    legs.check_immediate(ctx, symbol, working, last)
     lst = _new_list(ctx, us, symbol, isolated, kind, p)
     orders = [legs.make_order(ctx, spec, isolated, leg, settings, lst.order_list_id) for leg in (working, *pending)]
     for o in orders[1:]:

@@ -52,7 +52,7 @@ def create_order(ctx: Context, us: UserState, p: Params) -> dict:
     legs.check_client_ids(us, symbol, isolated, [leg.client_id])
     legs.check_market(ctx, spec, leg, last)
     legs.check_counts(spec, us, isolated, [leg])
-    legs.check_immediate(leg, last)
+    legs.check_immediate(ctx, symbol, leg, last)
     o = legs.make_order(ctx, spec, isolated, leg, settings)
     us.orders[o.order_id] = o
     fills = engine.place(ctx, us, o)
