@@ -121,9 +121,9 @@ def make(ctx: Context, us: UserState, o: Order) -> list[dict]:
 
 def expire_rest(ctx: Context, us: UserState, o: Order) -> None:
     """The exchange ends the order (EXPIRED, fills kept); a single order gives back unused borrowing."""
-    released = close(ctx, us, o, "EXPIRED")
+    close(ctx, us, o, "EXPIRED")
     if order_list(us, o) is None:
-        fills.repay_order_debt(ctx, us, o, released)
+        fills.repay_order_debt(ctx, us, o)
 
 
 def close(ctx: Context, us: UserState, o: Order, status: str) -> Decimal:
@@ -206,9 +206,10 @@ def refresh_list(us: UserState, lst: OrderList) -> None:
 
 def cancel_orders(ctx: Context, us: UserState, orders: list[Order]) -> None:
     """User cancels: CANCELED, locks released, then autoRepayAtCancel for what they borrowed."""
-    released = [close(ctx, us, o, "CANCELED") for o in orders]
-    for o, amount in zip(orders, released, strict=True):
-        fills.repay_order_debt(ctx, us, o, amount)
+    for o in orders:
+        close(ctx, us, o, "CANCELED")
+    for o in orders:
+        fills.repay_order_debt(ctx, us, o)
 
 
 LIVE = ("NEW", "PARTIALLY_FILLED")

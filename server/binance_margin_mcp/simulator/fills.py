@@ -178,14 +178,14 @@ def _record_trade(
     return trade_id
 
 
-def repay_order_debt(ctx: Context, us: UserState, o: Order, released: Decimal) -> None:
-    """autoRepayAtCancel: give back what this order borrowed and did not use. An order that never
-    traded repays its whole borrow (and the interest on that asset); a partly filled one at most
-    what its cancel or expiry released."""
+def repay_order_debt(ctx: Context, us: UserState, o: Order) -> None:
+    """autoRepayAtCancel: give back what this order borrowed, from the free balance it left. An order
+    that never traded repays its whole borrow and the interest on that asset; a partly filled one
+    repays at most its borrow (what it spent stays borrowed)."""
     if o.borrowed <= 0 or not o.auto_repay_at_cancel:
         return
     asset = hold_asset(ctx, o)
     balance = ledger.bal(us.account(o.account_key), asset)
-    amount = o.borrowed + balance.interest if o.executed_qty == 0 else min(o.borrowed, released)
+    amount = o.borrowed + balance.interest if o.executed_qty == 0 else o.borrowed
     ledger.repay(ctx, us, o.account_key, asset, min(amount, balance.free), "AUTO")
     o.borrowed = ZERO
