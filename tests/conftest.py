@@ -172,3 +172,11 @@ def assert_no_secret(text: str) -> None:
         for start in range(len(secret) - 7):
             fragment = secret[start : start + 8]
             assert fragment not in text, f"secret fragment {fragment[:2]}... leaked"
+
+
+@pytest.fixture(autouse=True)
+def _reads_leave_paper_accounts_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The paper exchange saves nothing for a GET; in tests every GET handler is checked to change nothing."""
+    from binance_margin_mcp.simulator.exchange import Exchange
+
+    monkeypatch.setattr(Exchange, "check_reads", True)

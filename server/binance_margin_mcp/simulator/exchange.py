@@ -16,12 +16,15 @@ of the call is committed together or, if it fails, none is. Module map:
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
+
+from binance_margin_mcp.catalog import CATALOG
 
 from . import (
     accounts,
@@ -98,6 +101,9 @@ def _handlers() -> dict[str, Callable[[Context, UserState, Params], Any]]:
 class Exchange:
     """One simulated Binance margin venue, its users and its SQLite file."""
 
+    # Tests set this: every GET handler is checked to leave the account unchanged (reads are not saved).
+    check_reads = False
+
     def __init__(
         self,
         db_path: str | Path = ":memory:",
@@ -126,12 +132,24 @@ class Exchange:
     def handle(self, user: str, endpoint: str, params: Mapping[str, str]) -> Any:
         """Run catalog tool `endpoint` for account `user`; Binance JSON data, or SimError."""
         handler = self._handlers.get(endpoint)
+        entry = CATALOG.get(endpoint)
+        read = entry is not None and entry.method == "GET"
 
         def work() -> Any:
             self._tick()
             if handler is None:
                 raise SimError(-1000, "An unknown error occurred while processing the request.")
-            return handler(self._ctx, self._ctx.user(user), Params(params))
+            # A read leaves the account untouched, so its commit writes nothing (a tick may still).
+            us = self._ctx.users.get(user) if read else None
+            if us is None:
+                return handler(self._ctx, self._ctx.user(user), Params(params))
+            if not self.check_reads:
+                return handler(self._ctx, us, Params(params))
+            before = encode(us)
+            result = handler(self._ctx, us, Params(params))
+            if encode(us) != before:
+                raise AssertionError(f"the read {endpoint} changed the account")
+            return result
 
         return self._transaction(work)
 
@@ -224,16 +242,27 @@ class Exchange:
         return result
 
     def _commit(self) -> None:
+        """Write what the call changed: touched accounts incrementally, the global state if it moved."""
         ctx = self._ctx
-        ctx.glob.prices = {symbol: str(price) for symbol, price in self.market.prices.items()}
-        docs = {name: encode(ctx.users[name]) for name in sorted(ctx.touched) if name in ctx.users}
-        self._store.save(encode(ctx.glob), docs)
+        prices = {symbol: str(price) for symbol, price in self.market.prices.items()}
+        if prices != ctx.glob.prices:
+            ctx.glob.prices = prices
+        glob = None if ctx.glob == self._glob_saved else ctx.glob
+        users = [ctx.users[name] for name in sorted(ctx.touched) if name in ctx.users]
+        if glob is None and not users:
+            return  # a plain read: no encoding, no SQL
+        self._store.save(None if glob is None else encode(glob), users)
+        if glob is not None:
+            self._glob_saved = copy.deepcopy(glob)
 
     def _rollback(self) -> None:
         self._load_global()
         for name in self._ctx.touched:
-            self._ctx.users.pop(name, None)
-            self._load_user(name)
+            us = self._store.revert(name)
+            if us is None:
+                self._ctx.users.pop(name, None)
+            else:
+                self._ctx.users[name] = us
 
     def _load_global(self) -> None:
         doc = self._store.load_global()
@@ -243,11 +272,12 @@ class Exchange:
             if symbol in self.market.symbols:
                 self.market.prices[symbol] = Decimal(text)
         self._ctx.glob = glob
+        self._glob_saved = copy.deepcopy(glob) if doc is not None else None
 
     def _load_user(self, name: str) -> None:
-        doc = self._store.load_user(name)
-        if doc is not None:
-            self._ctx.users[name] = decode(UserState, doc)
+        us = self._store.load_user(name)
+        if us is not None:
+            self._ctx.users[name] = us
 
     # -- time and prices -------------------------------------------------------------------------
     def _tick(self) -> None:

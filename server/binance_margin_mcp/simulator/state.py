@@ -149,6 +149,8 @@ class UserState:
     liq_loan_repaid: Decimal = ZERO
     order_times: list[int] = field(default_factory=list)
     last_small_exchange: int = 0
+    margin_status: str = "EXCESSIVE"  # cross marginLevelStatus at the last price check
+    risk_events: list[dict[str, Any]] = field(default_factory=list)  # what the risk data stream would deliver
 
     def account(self, key: str | None) -> dict[str, Balance]:
         """Balances of the cross account (key None) or of the isolated pair `key`."""
@@ -170,15 +172,26 @@ class GlobalState:
 # --------------------------------------------------------------------------------------------
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def encode(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, Decimal):
+    """JSON-able data for any state value; dataclasses field by field, so new fields need no change here."""
+    cls = type(value)
+    if cls in _PLAIN:
+        return value
+    if cls is Decimal:
         return str(value)
     if isinstance(value, dict):
-        return {str(k): encode(v) for k, v in value.items()}
+        return {str(k): v if type(v) in _PLAIN else encode(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [encode(v) for v in value]
+        return [v if type(v) in _PLAIN else encode(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        names = _FIELD_NAMES.get(cls)
+        if names is None:
+            names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(value))
+        return {name: encode(getattr(value, name)) for name in names}
     return value
 
 
