@@ -1,4 +1,4 @@
-"""Request weight: headers per the catalog's limit type, per-IP and per-UID counters, 429 then 418 bans."""
+"""Request weight: headers per limit type, per-IP and per-UID counters, 429 on /sapi, 429 then 418 on /api."""
 
 from __future__ import annotations
 
@@ -85,33 +85,52 @@ def test_the_weight_window_starts_again_each_minute():
     assert call(app, "GET", ACCOUNT_PATH, signed([], timestamp=clock.now)).headers[IP_HEADER] == "10"
 
 
-def test_over_the_limit_is_429_then_418_and_nothing_executes_while_banned():
-    """Limit 25: two calls of 10 pass, the third is 429 (Retry-After to the minute), the fourth bans the IP."""
+def test_a_sapi_limit_answers_429_each_time_and_never_bans():
+    """Limit 25 (IP): two calls of 10 pass; every later one that minute is 429 (Retry-After to the minute),
+    none executes, /api/v3/time from the same IP still answers, and the next minute passes again."""
     clock = Clock()
     app, exchange, _ = make_app(WeightLimiter(clock, ip_limit=25), clock)
     for _ in range(2):
         assert call(app, "GET", ACCOUNT_PATH, signed([])).status == 200
-    limited = call(app, "GET", ACCOUNT_PATH, signed([]))
-    assert (limited.status, limited.code) == (429, -1003)
-    assert limited.msg == (
-        "Too much request weight used; current limit is 25 request weight per 1 MINUTE. "
-        "Please use WebSocket Streams for live updates to avoid polling the API."
-    )
-    assert limited.headers["Retry-After"] == "40"
-    assert limited.headers[IP_HEADER] == "20"
-    banned = call(app, "GET", ACCOUNT_PATH, signed([]))
+    for _ in range(3):
+        limited = call(app, "GET", ACCOUNT_PATH, signed([]))
+        assert (limited.status, limited.code) == (429, -1003)
+        assert limited.msg == (
+            "Too much request weight used; current limit is 25 request weight per 1 MINUTE. "
+            "Please use WebSocket Streams for live updates to avoid polling the API."
+        )
+        assert (limited.headers["Retry-After"], limited.headers[IP_HEADER]) == ("40", "20")
+    assert len(exchange.calls) == 2
+    assert call(app, "GET", "/api/v3/time", key=None).status == 200
+    assert app.limiter.banned_until("127.0.0.1") is None
+
+    clock.now = MINUTE_START + 60_000
+    assert call(app, "GET", ACCOUNT_PATH, signed([], timestamp=clock.now)).status == 200
+
+
+def test_an_api_limit_is_429_then_418_and_nothing_executes_from_that_ip_while_banned():
+    """/api limit 25: exchangeInfo (20) passes, the next is 429, sending again bans the IP (418, 120 s) on
+    every route; another IP is unaffected; the ban ends on time."""
+    clock = Clock()
+    app, exchange, _ = make_app(WeightLimiter(clock, api_limit=25), clock)
+    assert call(app, "GET", "/api/v3/exchangeInfo", key=None).status == 200
+    limited = call(app, "GET", "/api/v3/exchangeInfo", key=None)
+    assert (limited.status, limited.code, limited.headers["Retry-After"]) == (429, -1003, "40")
+    assert limited.headers[API_HEADER] == "20"
+    banned = call(app, "GET", "/api/v3/exchangeInfo", key=None)
     assert (banned.status, banned.code) == (418, -1003)
     assert banned.msg == (
         f"Way too much request weight used; IP banned until {NOW + 120_000}. "
         "Please use WebSocket Streams for live updates to avoid bans."
     )
     assert banned.headers["Retry-After"] == "120"
-    assert len(exchange.calls) == 2
+    assert len(exchange.public_calls) == 1
 
-    clock.now = NOW + 60_000  # a new minute, still banned, on any endpoint of that IP
+    clock.now = NOW + 60_000  # a new minute, still banned, on any route of that IP
     during = call(app, "POST", ORDER_PATH, signed(ORDER, timestamp=clock.now))
     assert (during.status, during.headers["Retry-After"]) == (418, "60")
-    assert len(exchange.calls) == 2
+    assert call(app, "GET", "/api/v3/time", key=None).status == 418
+    assert exchange.calls == []
     assert call(app, "GET", ACCOUNT_PATH, signed([], timestamp=clock.now), ip="10.9.9.9").status == 200
 
     clock.now = NOW + 120_000  # the ban is over
@@ -123,23 +142,24 @@ def test_uid_limits_answer_429_too():
     clock = Clock()
     app, exchange, _ = make_app(WeightLimiter(clock, uid_limit=10), clock)
     assert call(app, "POST", ORDER_PATH, signed(ORDER)).status == 200
-    limited = call(app, "POST", ORDER_PATH, signed(ORDER))
-    assert (limited.status, limited.headers[UID_HEADER]) == (429, "6")
+    for _ in range(3):
+        limited = call(app, "POST", ORDER_PATH, signed(ORDER))
+        assert (limited.status, limited.headers[UID_HEADER]) == (429, "6")
     assert len(exchange.calls) == 1
 
 
 def test_a_second_ban_lasts_twice_as_long_and_bans_are_capped():
-    """Bans escalate 120 s, 240 s, ... up to max_ban_seconds."""
+    """/api bans escalate 120 s, 240 s, ... up to max_ban_seconds."""
     clock = Clock()
-    limiter = WeightLimiter(clock, ip_limit=1, max_ban_seconds=300)
+    limiter = WeightLimiter(clock, api_limit=1, max_ban_seconds=300)
     retry_after = []
     for _ in range(3):
-        limiter.charge("IP", "GET /x", 1, ip="1.1.1.1")
+        limiter.charge("API", "GET /api/v3/time", 1, ip="1.1.1.1")
         with pytest.raises(SimError) as limited:
-            limiter.charge("IP", "GET /x", 1, ip="1.1.1.1")
+            limiter.charge("API", "GET /api/v3/time", 1, ip="1.1.1.1")
         assert limited.value.http_status == 429
         with pytest.raises(SimError) as banned:
-            limiter.charge("IP", "GET /x", 1, ip="1.1.1.1")
+            limiter.charge("API", "GET /api/v3/time", 1, ip="1.1.1.1")
         assert banned.value.http_status == 418
         retry_after.append(banned.value.headers["Retry-After"])
         assert limiter.banned_until("1.1.1.1") == clock.now + int(retry_after[-1]) * 1000

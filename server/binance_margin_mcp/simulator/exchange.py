@@ -71,6 +71,10 @@ SIMPLIFICATIONS: tuple[str, ...] = (
     "endpoint and no spot wallet. The liquidation loan is repaid from the cross margin balance.",
     "Small liability exchange turns each listed debt worth under 10 USDT into a USDT debt of the same value.",
     "The order-count usage endpoint counts orders but no order-rate limit is enforced.",
+    "Request weight (limits.py, fact sheet 3.2): a /sapi IP or UID limit answers 429 -1003 with Retry-After (the "
+    "seconds left in the minute) however often it is exceeded, and never bans. Only the shared /api/* IP limit "
+    "escalates: another /api request over it after its 429 in the same minute bans the IP with 418 (120 s, "
+    "doubling per ban up to 3 days) on every route until the ban ends.",
     "Order ids, trade ids and transaction ids come from global counters; generated client order ids are "
     "deterministic 22-character strings.",
     "Special keys need no VIP level. A deleted special key (or one dropped by reset_user) is not reported to the "
@@ -290,7 +294,10 @@ class Exchange:
 
     def _walk(self, now: int) -> None:
         """The price source's moves since the last call, round by round (see Market.advance)."""
-        watched = {o.symbol for us in self._ctx.users.values() for o in us.orders.values() if o.is_open}
+        # A tick starts each transaction, when the accounts are as last committed: the store's list of open
+        # orders is exact then, and reading it costs the open orders, not the whole history.
+        users = self._ctx.users
+        watched = {users[name].orders[i].symbol for name in users for i in self._store.open_order_ids(name)}
         for moved in self.market.advance(now, watched):
             self._after_move(moved)
 

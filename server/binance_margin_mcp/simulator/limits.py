@@ -1,8 +1,14 @@
 """Request weight per minute, counted the way Binance documents it for /sapi and /api (fact sheet §3.2).
 
 IP-limited /sapi endpoints count per client IP per endpoint (12000/min), UID-limited ones per user per
-endpoint (180000/min), /api/* per IP shared by every endpoint (6000/min). Over the limit: 429 with
-Retry-After; sending again while limited bans the IP (418), 120 s doubling on each new ban.
+endpoint (180000/min), /api/* per IP shared by every endpoint (6000/min).
+
+The escalation rule (fact sheet §3.2): over any limit the answer is 429 -1003 with Retry-After, the
+seconds to the end of the minute, and the refused request adds no weight. Only the /api IP limit
+escalates: an IP that keeps sending /api requests over that limit after its 429 (`strikes_before_ban`
+of them in the minute) is banned, 418 -1003 with Retry-After, 120 s doubling on each new ban up to
+3 days, and while banned every request from that IP gets the 418. /sapi limits (IP or UID weight)
+answer 429 however often they are broken and never ban, so a /sapi burst never blocks /api/v3/time.
 """
 
 from __future__ import annotations
@@ -31,14 +37,14 @@ MSG_BANNED = (
 class _Counter:
     minute: int
     used: int = 0
-    strikes: int = 0  # requests refused with 429 in this minute
+    strikes: int = 0  # requests refused with 429 in this minute (only /api's lead to a ban)
 
 
 class WeightLimiter:
-    """Per-minute weight counters with Binance's 429 -> 418 escalation; thread-safe, injected clock (ms).
+    """Per-minute weight counters with Binance's 429 (and, for /api, 418) answers; thread-safe, injected clock.
 
-    `strikes_before_ban` is how many 429s a counter gives in one minute before the next over-limit
-    request bans the IP. Refused requests do not add weight.
+    `strikes_before_ban` is how many 429s the /api counter of an IP gives in one minute before the next
+    over-limit /api request bans the IP. /sapi counters only ever answer 429. Refused requests add no weight.
     """
 
     def __init__(
@@ -75,11 +81,11 @@ class WeightLimiter:
             if counter.used + weight <= maximum:
                 counter.used += weight
                 return counter.used
-            if counter.strikes < self.strikes_before_ban:
+            if limit != "API" or counter.strikes < self.strikes_before_ban:
                 counter.strikes += 1
                 retry = max(1, math.ceil(((counter.minute + 1) * MINUTE_MS - now) / 1000))
                 raise SimError(-1003, MSG_LIMITED % maximum, 429, {"Retry-After": str(retry)})
-            self._ban(ip, now)
+            self._ban(ip, now)  # only the /api IP limit escalates
             raise self._ban_error(ip, now) or AssertionError("ban not recorded")
 
     def used(self, limit: LimitKind, endpoint: str, *, ip: str, user: str | None = None) -> int:

@@ -180,6 +180,11 @@ class Store:
         self._marks[name] = _mark(us, row[0], _open_ids(us))
         return us
 
+    def open_order_ids(self, name: str) -> list[int]:
+        """Ids of the account's orders that were open at the last commit (or load)."""
+        mark = self._marks.get(name)
+        return [] if mark is None else mark.open_ids["orders"]
+
     # -- writing -----------------------------------------------------------------------------------
     def save(self, global_doc: dict | None, users: list[UserState]) -> None:
         """Write the global document (None: unchanged) and what changed in `users`, in one transaction."""
