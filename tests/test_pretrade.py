@@ -131,7 +131,15 @@ async def test_special_key_creation_and_manual_liquidation_are_off_unless_enable
 async def test_read_only_registers_only_read_tools(paper_client):
     """--read-only: every listed tool is read-only (execute_tool too: it can only run reads then); no transaction
     or local write is offered."""
-    local = {"list_accounts", "show_account", "list_journal", "search_tools", "describe_tool", "execute_tool"}
+    local = {
+        "list_accounts",
+        "show_account",
+        "list_journal",
+        "get_paper_status",
+        "search_tools",
+        "describe_tool",
+        "execute_tool",
+    }
     async with paper_client(read_only=True, toolsets=TOOLSETS) as client:
         tools = (await client.list_tools()).tools
     names = {t.name for t in tools}

@@ -47,7 +47,7 @@ async def test_stdio_server_lists_tools_reads_and_sends_a_confirmed_order_once(f
                 "create_margin_order",
                 {"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.001"},
             )
-    assert len(tools.tools) == len(CORE) + 13  # the core, ten hand-written tools, three for discovery
+    assert len(tools.tools) == len(CORE) + 14  # the core, eleven hand-written tools, three for discovery
     assert read.structured_content == {"marginLevel": "999.00000000"}
     assert not order.is_error and order.structured_content == {"orderId": 42}
     assert len(elicitor.messages) == 1

@@ -43,7 +43,7 @@ def test_building_every_tool_takes_a_few_milliseconds(tmp_path, record_property)
     record_property("build_ms_cold", round(cold, 2))
     record_property("build_ms_warm", round(warm, 2))
     print(f"\nbuilding {len(server._tool_manager.list_tools())} tools: cold {cold:.2f} ms, warm {warm:.2f} ms")
-    assert len(server._tool_manager.list_tools()) == len(CATALOG) + 13
+    assert len(server._tool_manager.list_tools()) == len(CATALOG) + 14
     assert cold < BUILD_ASSERT_MS and warm < BUILD_BUDGET_MS, timings
 
 

@@ -23,6 +23,7 @@ META_TOOLS = {
     "list_journal",
     "recover_journal",
     "deposit_paper_funds",
+    "get_paper_status",
 }
 DISCOVERY_TOOLS = {"search_tools", "describe_tool", "execute_tool"}
 DEFAULT_LIST_LIMIT = 24 * 1024

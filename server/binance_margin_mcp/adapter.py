@@ -396,6 +396,7 @@ def local_tools(meta: MetaTools, read_only: bool) -> list[Tool]:
         ),
         "reset_paper_account": _plain(lambda a: meta.reset_paper_account(a["account"])),
         "set_paper_price": _plain(lambda a: meta.set_paper_price(a["symbol"], a["price"])),
+        "get_paper_status": _plain(lambda a: meta.paper_status()),
     }
     specs = (*ACCOUNT_TOOLS, *JOURNAL_TOOLS, *PAPER_TOOLS)
     # --read-only: nothing that changes state, not even locally.

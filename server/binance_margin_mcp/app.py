@@ -44,7 +44,14 @@ def build_service(
     )
     state = settings.paper_state if settings.paper_state == ":memory:" else Path(settings.paper_state)
     # Opened on the first paper call; a state that cannot be opened leaves only the paper accounts unusable.
-    venue = PaperVenue(state, clock_ms=clock_ms, environ=environ)
+    venue = PaperVenue(
+        state,
+        clock_ms=clock_ms,
+        environ=environ,
+        prices=settings.paper_prices,
+        market_data_url=settings.market_data_url,
+        ticker=settings.paper_ticker,
+    )
     local_ms = clock_ms or wall_clock_ms
     http = BinanceHttp(http_transport, local_ms, routes={IN_PROCESS_URL: venue.transport})
     client = BinanceClient(http, ServerClock(local_ms), WeightBook(local_ms), sleep=sleep)

@@ -23,6 +23,41 @@ from binance_margin_mcp.settings import CONFIRM_MODES, Settings, default_data_di
 TOOLS_MD_HELP = "TOOLS.md path (else $BINANCE_MARGIN_TOOLS_MD, else ~/.config/binance-margin-mcp/TOOLS.md)"
 
 
+PRICES_HELP = (
+    "where paper prices come from: auto (Binance's public market data if it answers within 2 s, else walk), "
+    "live, walk[:SEED] (a seeded random walk), replay:FILE[@SPEED] (a 1-minute kline CSV), static (default auto)"
+)
+MARKET_DATA_HELP = "Binance public market-data URL for live prices (default https://api.binance.com; or loopback)"
+
+
+def _prices_arg(value: str) -> str:
+    """argparse type for --prices: a clear usage error (no traceback) for a bad value."""
+    from binance_margin_mcp.simulator.prices import parse_prices  # the simulator loads only when asked
+
+    try:
+        return parse_prices(value).text
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--prices: ")) from None
+
+
+def _market_data_url_arg(value: str) -> str:
+    """argparse type for --market-data-url: an official Binance host (https) or a loopback URL."""
+    from binance_margin_mcp.base_urls import validate_base_url
+    from binance_margin_mcp.errors import AccountError
+
+    try:
+        return validate_base_url(value, "Mainnet")
+    except AccountError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{exc}: use an official Binance API host such as https://api.binance.com, or a loopback URL"
+        ) from None
+
+
+def _add_price_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prices", type=_prices_arg, default="auto", metavar="SOURCE", help=PRICES_HELP)
+    parser.add_argument("--market-data-url", type=_market_data_url_arg, metavar="URL", help=MARKET_DATA_HELP)
+
+
 def _serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="binance-margin-mcp",
@@ -106,6 +141,7 @@ def _serve_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow trigger_manual_liquidation (it sells everything; off by default)",
     )
+    _add_price_flags(parser)
     parser.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
     return parser
 
@@ -135,6 +171,7 @@ def _simulator_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--state", help="SQLite state file (default ~/.local/share/binance-margin-mcp/simulator.sqlite)"
     )
+    _add_price_flags(parser)
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -160,6 +197,9 @@ def serve(argv: Sequence[str]) -> int:
         allow_insecure_tools_md=args.allow_insecure_tools_md,
         log_level=args.log_level.upper(),
         paper_state=args.paper_state or str(default_data_dir(os.environ) / "paper.sqlite"),
+        paper_prices=args.prices,
+        market_data_url=args.market_data_url,
+        paper_ticker=True,
         journal_path=args.journal or str(default_data_dir(os.environ) / "journal.jsonl"),
         read_only=args.read_only,
         toolsets=_toolsets(args.toolsets),
@@ -228,7 +268,9 @@ def simulator(argv: Sequence[str]) -> int:
 
     tools_md = resolve_tools_md(args.tools_md, os.environ)
     state = args.state or str(default_data_dir(os.environ) / "simulator.sqlite")
-    return run_standalone(tools_md, state, host=args.host, port=args.port)
+    return run_standalone(
+        tools_md, state, host=args.host, port=args.port, prices=args.prices, market_data_url=args.market_data_url
+    )
 
 
 def demo(argv: Sequence[str]) -> int:

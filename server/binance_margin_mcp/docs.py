@@ -29,8 +29,8 @@ restate the name and are left out of the tool's schema.
 
 Hand-written tools: `list_accounts`, `show_account`, `add_account`, `remove_account`,
 `confirm_transaction`, `list_journal` and `recover_journal` (the audit journal, see journal.md), for
-the built-in paper exchange `reset_paper_account`, `set_paper_price` and `deposit_paper_funds`, and
-for discovery `search_tools`, `describe_tool` and `execute_tool`.
+the built-in paper exchange `reset_paper_account`, `set_paper_price`, `deposit_paper_funds` and
+`get_paper_status`, and for discovery `search_tools`, `describe_tool` and `execute_tool`.
 """
 
 

@@ -99,6 +99,11 @@ JOURNAL_TOOLS: tuple[LocalTool, ...] = (
 )
 
 PAPER_TOOLS: tuple[LocalTool, ...] = (
+    _read(
+        "get_paper_status",
+        "Show the paper market: where its prices come from (live Binance data, walk, replay or static), how many "
+        "pairs trade and when prices last moved.",
+    ),
     _tool(
         "deposit_paper_funds",
         "Add paper money to a built-in paper account, into cross margin or an isolated pair (the way to fund isolated "

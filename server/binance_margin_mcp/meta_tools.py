@@ -161,6 +161,20 @@ class MetaTools:
             text=f"Paper market {text_symbol} now at {text_price}; resting paper orders were matched.",
         )
 
+    def paper_status(self) -> Outcome:
+        """The paper market's price source, pair count and last update (opens the exchange if needed)."""
+        venue = self.service.venue
+        try:
+            if venue is None:
+                raise AccountError("This server has no paper exchange.")
+            data = venue.status()
+        except McpToolError as error:
+            return error_outcome(error)
+        updated = data.get("lastUpdate")
+        when = "never by itself" if updated is None else f"at {updated} ms"
+        text = f"Paper market: prices from {data['source']}, {data['symbols']} pairs, last moved {when}."
+        return Outcome(data, text=text)
+
     def deposit_paper_funds(
         self, account: str | None, asset: str, amount: str | float, isolated_symbol: str | None
     ) -> Outcome:

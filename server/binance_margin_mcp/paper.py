@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from binance_margin_mcp.simulator.exchange import Exchange
     from binance_margin_mcp.simulator.http import SimulatorApp
     from binance_margin_mcp.simulator.keys import KeyRegistry
+    from binance_margin_mcp.simulator.prices import PriceSource
+    from binance_margin_mcp.simulator.prices.ticker import Ticker
 
 PAPER_BASE_URL = DEFAULT_BASE_URLS["Paper"]  # "paper://local" in TOOLS.md
 IN_PROCESS_URL = "http://paper.local"  # what the in-process httpx client addresses
@@ -54,10 +56,19 @@ class PaperVenue:
         *,
         clock_ms: Callable[[], int] | None = None,
         environ: Mapping[str, str] | None = None,
+        prices: str = "static",
+        market_data_url: str | None = None,
+        ticker: bool = False,
+        market_transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.state_path = state_path
         self._clock_ms = clock_ms
         self._environ = environ
+        # Where prices come from (--prices) and whether a background ticker applies them between calls.
+        self.prices, self.market_data_url, self.ticker = prices, market_data_url, ticker
+        self._market_transport = market_transport  # tests: a fake of Binance's public market data
+        self._source: PriceSource | None = None
+        self._ticker: Ticker | None = None
         self._exchange: Exchange | None = None
         self._app: SimulatorApp | None = None
         self._tried = False  # opening is tried on the first paper use, not at start
@@ -111,10 +122,20 @@ class PaperVenue:
         self._tried = True
         self.keys = KeyRegistry()
         self._admitted.clear()
+        self._stop_prices()
+        try:
+            market = self._market()
+        except Exception as exc:  # --prices live and Binance does not answer
+            self._exchange, self._app, self.damaged = None, None, False
+            self.problem = f"The paper market's prices are unavailable ({exc}); nothing was sent."
+            log.warning("paper exchange: no prices (%s); paper accounts are unavailable", exc)
+            return
         try:
             if isinstance(self.state_path, Path):
                 self.state_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._exchange = Exchange(self.state_path, clock_ms=self._clock_ms, on_new_key=self.keys.on_new_key)
+            self._exchange = Exchange(
+                self.state_path, clock_ms=self._clock_ms, on_new_key=self.keys.on_new_key, market=market
+            )
         except (sqlite3.OperationalError, OSError) as exc:
             self._fail(UNOPENED.format(reason=_reason(exc)), damaged=False, detail=_reason(exc))
             return
@@ -123,6 +144,39 @@ class PaperVenue:
             return
         self._app = SimulatorApp(self._exchange, self.keys, clock_ms=self._clock_ms)
         self.problem, self.damaged = None, False
+        if self.ticker:
+            from binance_margin_mcp.simulator.prices.ticker import Ticker
+
+            self._ticker = Ticker(self._exchange.tick).start()
+
+    def _market(self):  # type: ignore[no-untyped-def]
+        from binance_margin_mcp.simulator.market import Market
+        from binance_margin_mcp.simulator.prices import open_source
+
+        self._source = open_source(
+            self.prices, market_data_url=self.market_data_url, clock_ms=self._clock_ms, transport=self._market_transport
+        )
+        return Market(source=self._source)
+
+    def _stop_prices(self) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
+        if self._source is not None:
+            self._source.close()
+        self._ticker = self._source = None
+
+    def status(self) -> dict[str, object]:
+        """The price source, how many pairs trade, when prices last moved by themselves (get_paper_status)."""
+        exchange = self.exchange
+        source = exchange.market.source
+        extra = dict(source.status())
+        return {
+            "source": source.name,
+            "symbols": len(exchange.market.symbols),
+            "lastUpdate": extra.pop("lastUpdate", None),
+            "ticker": self._ticker is not None and self._ticker.running,
+            **extra,
+        }
 
     def _fail(self, message: str, *, damaged: bool, detail: str) -> None:
         self._exchange, self._app = None, None
@@ -167,6 +221,7 @@ class PaperVenue:
         return f"{path.name}{suffix}"
 
     def close(self) -> None:
+        self._stop_prices()
         if self._exchange is not None:
             self._exchange.close()
 

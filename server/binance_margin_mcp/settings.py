@@ -45,6 +45,11 @@ class Settings:
     log_level: str = "WARNING"
     # Where paper state persists; ":memory:" (the library default, used by tests) keeps nothing.
     paper_state: str = ":memory:"
+    # The paper market's prices (--prices): "static" for the library and tests, the CLI defaults to "auto";
+    # market_data_url: Binance's public market data (an official host, or loopback for tests).
+    paper_prices: str = "static"
+    market_data_url: str | None = None
+    paper_ticker: bool = False  # a background ticker applies price moves between calls (the CLI turns it on)
     # The audit journal (JSONL); None keeps no journal (library default), the CLI puts it in the data dir.
     journal_path: str | None = None
     read_only: bool = False  # register read tools only

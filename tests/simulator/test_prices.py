@@ -129,3 +129,26 @@ def test_prices_values_parse() -> None:
     assert [parse_prices(k).kind for k in ("auto", "live", "static")] == ["auto", "live", "static"]
     assert isinstance(open_source("static"), StaticSource)
     assert open_source("walk:9").name == "walk:9"
+
+
+def test_the_ticker_applies_price_moves_between_calls() -> None:
+    """A running Ticker moves the exchange's prices with no request at all, and stops when asked."""
+    import time
+
+    from binance_margin_mcp.simulator.prices.ticker import Ticker
+
+    clock = Clock()
+    ex = Exchange(clock_ms=clock, market=Market(walk_seed=2))
+    ex.tick()
+    start = dict(ex.market.prices)
+
+    def tick() -> None:
+        clock.now += 1000
+        ex.tick()
+
+    ticker = Ticker(tick, interval=0.01).start()
+    deadline = time.monotonic() + 5
+    while ex.market.prices == start and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ticker.stop()
+    assert ex.market.prices != start and not ticker.running

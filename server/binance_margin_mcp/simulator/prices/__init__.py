@@ -154,9 +154,16 @@ def _walk(seed: int | None) -> PriceSource:
 def _live_or_walk(
     kind: str, url: str | None, clock_ms: Callable[[], int] | None, transport: httpx.BaseTransport | None
 ) -> PriceSource:
+    from binance_margin_mcp.base_urls import validate_base_url
+    from binance_margin_mcp.errors import AccountError
+
     from .live import LiveSource, MarketDataUnavailable
 
-    source = LiveSource(url or DEFAULT_MARKET_DATA_URL, clock_ms=clock_ms, transport=transport)
+    try:  # official Binance hosts (https) or loopback only, like an account's Base URL
+        url = validate_base_url(url or DEFAULT_MARKET_DATA_URL, "Mainnet")
+    except AccountError as exc:
+        raise ValueError(f"--market-data-url: {exc}") from None
+    source = LiveSource(url, clock_ms=clock_ms, transport=transport)
     try:
         source.load(timeout=PROBE_TIMEOUT)
     except MarketDataUnavailable as exc:
