@@ -64,7 +64,7 @@ def test_a_price_drop_moves_the_account_into_margin_call_without_liquidating(ex:
 
 
 def test_falling_to_the_liquidation_bar_sells_assets_expires_orders_and_records_it(ex: Exchange) -> None:
-    """At margin level <= 1.1 open orders expire, BTC is sold at the last price and the debt is repaid."""
+    """At margin level <= 1.1 open orders expire, BTC is sold into the book and the debt is repaid."""
     leveraged_long(ex)
     resting = ex.handle(USER, "create_margin_order", RESTING_SELL)
     ex.set_price("BTCUSDT", "36000")
@@ -77,11 +77,61 @@ def test_falling_to_the_liquidation_bar_sells_assets_expires_orders_and_records_
     assert records["total"] == 1
     row = records["rows"][0]
     assert set(row) == LIQUIDATION_ROW
-    assert (row["side"], row["symbol"], row["price"], row["isIsolated"]) == ("SELL", "BTCUSDT", "36000.00000000", False)
+    assert (row["side"], row["symbol"], row["isIsolated"]) == ("SELL", "BTCUSDT", False)
+    assert Decimal(row["price"]) < Decimal(row["avgPrice"]) < Decimal("36000")  # sold into the bids, level by level
     flows = {r["type"] for r in ex.handle(USER, "get_margin_capital_flow", {})}
     assert {"SELL_LIQUIDATION", "REPAY_LIQUIDATION", "LIQUIDATION_FEE"} <= flows
     assert ex.handle(USER, "get_cross_margin_account", {})["marginLevel"] == "999"
     assert ex.handle(USER, "get_liquidation_loan", {})["amount"] == "0.00000000"
+
+
+def test_a_margin_call_status_and_risk_event_come_before_liquidation(ex: Exchange) -> None:
+    """1.1 < level <= 1.3 is MARGIN_CALL: a MARGIN_LEVEL_STATUS_CHANGE event, nothing sold; then liquidation."""
+    leveraged_long(ex)
+    ex.set_price("BTCUSDT", "58000")
+    assert ex.export_user(USER)["margin_status"] == "NORMAL"
+    ex.set_price("BTCUSDT", "42000")
+    state = ex.export_user(USER)
+    event = state["risk_events"][-1]
+    assert (state["margin_status"], event["e"], event["s"], event["E"]) == (
+        "MARGIN_CALL",
+        "MARGIN_LEVEL_STATUS_CHANGE",
+        "MARGIN_CALL",
+        helpers.NOW,
+    )
+    assert Decimal(event["l"]) == Decimal(ex.handle(USER, "get_cross_margin_account", {})["marginLevel"])
+    assert ex.handle(USER, "get_forced_liquidation_history", {})["total"] == 0
+    ex.set_price("BTCUSDT", "36000")
+    assert [e["s"] for e in ex.export_user(USER)["risk_events"]] == [
+        "NORMAL",
+        "MARGIN_CALL",
+        "FORCE_LIQUIDATION",
+        "EXCESSIVE",
+    ]
+    assert ex.handle(USER, "get_forced_liquidation_history", {})["total"] == 1
+
+
+def test_a_liquidation_walks_the_book_and_costs_more_than_the_trading_fee(ex: Exchange) -> None:
+    """The forced sale hits several bid levels below the price and pays 2% liquidation fee besides 0.1% commission."""
+    leveraged_long(ex)
+    btc_before = Decimal(balance(ex, "BTC")["free"])
+    ex.set_price("BTCUSDT", "36000")
+    row = ex.handle(USER, "get_forced_liquidation_history", {})["rows"][0]
+    sold, average = Decimal(row["executedQty"]), Decimal(row["avgPrice"])
+    assert average < Decimal("35999.99") and Decimal(row["price"]) < average  # more than one level
+    flows = ex.handle(USER, "get_margin_capital_flow", {"type": "LIQUIDATION_FEE"})
+    fee = sum(Decimal(f["amount"]) for f in flows)
+    commission = sum(
+        Decimal(f["amount"])
+        for f in ex.handle(USER, "get_margin_capital_flow", {"type": "TRADING_COMMISSION"})
+        if f["asset"] == "USDT"
+    )
+    assert fee == (sold * average * Decimal("0.02")).quantize(Decimal("0.00000001"))
+    assert fee > 10 * commission > 0
+    # what is left is less than a sale at exactly 36000 with only the trading fee would have left
+    debt = Decimal("20005.08598000")
+    naive_sold = debt / (Decimal(36000) * Decimal("0.999"))
+    assert Decimal(balance(ex, "BTC")["free"]) < btc_before - naive_sold
 
 
 def test_a_gap_past_bankruptcy_leaves_a_usdc_liquidation_loan_that_can_be_repaid(ex: Exchange) -> None:

@@ -49,23 +49,35 @@ from .util import Params, bad_asset, f8, no_account
 STARTING_BALANCES = ledger.STARTING_BALANCES
 
 SIMPLIFICATIONS: tuple[str, ...] = (
-    "There is no order book and no other participant: every order trades against the last price of the "
-    "simulated feed, which moves only by set_price or the optional seeded random walk.",
-    "Orders fill completely at once (no PARTIALLY_FILLED): marketable orders take at the last price, resting "
-    "limit orders fill at their own price as maker once the price reaches them; icebergs are accepted and "
-    "checked against ICEBERG_PARTS but fill like plain orders.",
+    "Orders trade against a book: the price source's live depth when it has one, otherwise a synthetic book "
+    "around the last price (book.synthetic_book: best bid and ask one tick either side, 20 levels a side 1 bp "
+    "apart, sizes growing with depth from about 5000 USDT at the best level). The synthetic book is rebuilt "
+    "from the price at every move: liquidity taken is not remembered, and other accounts' orders are not in it.",
+    "Marketable orders walk the book level by level at placement or trigger (one trade and one fills entry per "
+    "level): MARKET and IOC expire what the book cannot fill, FOK fills completely or expires untouched, GTC "
+    "rests its remainder as PARTIALLY_FILLED. A resting limit order fills at its own price, as maker, when a "
+    "later price move brings the opposite side of the book to it, up to the liquidity within its price (one "
+    "fill per move). Icebergs are accepted and checked against ICEBERG_PARTS but fill like plain orders; a "
+    "quoteOrderQty MARKET order reports origQty = the quantity it bought or sold.",
+    "autoRepayAtCancel also applies when a single order's remainder expires (IOC, FOK, MARKET): what it "
+    "borrowed goes back from the free balance, at most its borrow once it has traded.",
     "Trailing stops (trailingDelta) are not supported: exchangeInfo says allowTrailingStop=false and such "
     "orders are rejected with -2010.",
     "Self-trade prevention never triggers (there is nobody to trade with); myPreventedMatches is always [].",
-    "Commission is a flat 0.1% taken from the asset received; BNB fee burn and VIP tiers have no effect.",
+    "Commission is taken from the asset received: 0.09% for maker fills, 0.1% for taker fills (Binance's VIP 1 "
+    "rates; ledger.MAKER_FEE_RATE / TAKER_FEE_RATE). BNB fee burn and VIP tiers have no effect.",
     "Interest rates are fixed per asset (BTC 0.005%, ETH 0.008%, BNB 0.05%, USDT/USDC 0.03% a day); each hourly "
     "charge is principal x daily rate / 24 rounded to 8 decimals; interestRateHistory repeats the fixed rate.",
     "Collateral ratios are 1 for every asset, so collateralMarginLevel equals marginLevel; borrow limits use "
     "the initial ratio of the account's leverage (cross 3x 1.5, 5x 1.25, 10x 1.111; isolated from its tier).",
     "The lending pool (available-inventory) is one pool per asset shared by cross and isolated accounts; "
     "exceeding it is reported as -3006 like any other borrow limit.",
-    "Forced liquidation happens only after a price move (set_price or a walk step), sells at the last price "
-    "through a direct pair or via USDT without lot-size rounding, and charges the normal 0.1% as LIQUIDATION_FEE. "
+    "Margin levels are checked only after a price move (set_price or a walk step). A change of the cross "
+    "account's marginLevelStatus band is recorded as a MARGIN_LEVEL_STATUS_CHANGE event in the account state "
+    "(risk_events); there is no WebSocket to deliver it.",
+    "Forced liquidation sells into the book (level by level, through a direct pair or via USDT, without "
+    "lot-size rounding) and pays the 0.1% taker commission plus a liquidation fee of 2% of the liquidated "
+    "value (liquidation.LIQUIDATION_FEE_RATE, an assumption: Binance does not publish the margin figure). "
     "A shortfall becomes a USDC liquidation loan for cross accounts and is written off for isolated ones.",
     "Isolated accounts are funded with Exchange.deposit (recorded as a ROLL_IN transfer); there is no transfer "
     "endpoint and no spot wallet. The liquidation loan is repaid from the cross margin balance.",
