@@ -239,18 +239,19 @@ def test_user_stream_endpoints_need_a_key_but_no_timestamp_or_signature():
     assert len(exchange.calls) == 2
 
 
-def test_market_data_needs_no_key_and_ignores_a_signature():
-    """MARKET_DATA: no key means user 'anonymous'; a known key names its user, and its signature is not checked."""
+def test_market_data_needs_a_known_key_and_accepts_a_call_signed_or_not():
+    """MARKET_DATA (fact sheet 1.1): no key is -2014, an unknown key -2015; a known key names its user, with or
+    without timestamp and signature (the SDK signs some of these), and the signature is not checked."""
     app, exchange, _ = make_app()
     path = "/sapi/v1/margin/delist-schedule"
-    assert call(app, "GET", path, key=None).status == 200
-    assert call(app, "GET", path, key="").status == 200
-    exchange.calls.pop()
-    junk = b"recvWindow=5000&timestamp=1&signature=junk"
-    assert call(app, "GET", path, junk).status == 200
-    assert exchange.calls == [("anonymous", "get_margin_delist_schedule", {}), (USER, "get_margin_delist_schedule", {})]
-    assert exchange.ensured == [USER]
+    assert (call(app, "GET", path, key=None).status, call(app, "GET", path, key=None).code) == (401, -2014)
+    assert call(app, "GET", path, key="").code == -2014
     assert call(app, "GET", path, key="unknownKEY123").code == -2015
+    assert call(app, "GET", path).status == 200
+    assert call(app, "GET", path, signed([])).status == 200
+    assert call(app, "GET", path, b"recvWindow=5000&timestamp=1&signature=junk").status == 200
+    assert exchange.calls == [(USER, "get_margin_delist_schedule", {})] * 3
+    assert exchange.ensured == [USER]
 
 
 def test_the_public_api_v3_routes_go_to_exchange_public():

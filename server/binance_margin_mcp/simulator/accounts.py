@@ -27,7 +27,7 @@ def cross_account(ctx: Context, us: UserState, p: Params) -> dict:
     )
     return {
         "created": True,
-        "borrowEnabled": level > D("1.5"),
+        "borrowEnabled": level > ledger.bars(ctx, us, None)[0],  # the initial ratio that max_borrowable keeps
         "marginLevel": level_text(level),
         "collateralMarginLevel": level_text(level),
         **btc_totals(assets, liabilities, btc),
