@@ -1,7 +1,8 @@
 """`binance-margin-mcp demo`: a scripted margin session on a fresh paper account, through a real MCP client.
 
-It lists accounts, reads the margin account, borrows, places a MARGIN_BUY limit order, moves the
-paper market so the order fills, reads orders and trades, repays and shows the interest charged.
+It lists accounts, reads the margin account, watches the market move (a seeded random walk on a simulated
+clock, so every run is the same), borrows, places a MARGIN_BUY limit order, moves the paper market so the
+order fills, reads orders and trades, repays and shows the interest charged.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,16 +19,19 @@ from binance_margin_mcp.app import build_pipeline, build_service
 from binance_margin_mcp.settings import Settings
 
 HOUR_MS = 3_600_000
+START_MS = 1_800_000_000_000  # 2027-01-15 08:00 UTC
+DEMO_PRICES = "walk:2027"  # a seeded walk: the market moves, the same way every run
 
 
 class DemoClock:
-    """Real time, plus whatever the script fast-forwards (interest is charged per simulated hour)."""
+    """Simulated time: a fixed start plus whatever the script fast-forwards (the walk steps each second,
+    interest is charged per hour)."""
 
     def __init__(self) -> None:
         self.offset_ms = 0
 
     def __call__(self) -> int:
-        return int(time.time() * 1000) + self.offset_ms
+        return START_MS + self.offset_ms
 
 
 def _show(data: Any, limit: int = 900) -> str:
@@ -55,7 +58,7 @@ def _balances(account: dict[str, Any]) -> str:
 
 async def _script(tools_md: Path) -> None:
     clock = DemoClock()
-    settings = Settings(tools_md=tools_md)
+    settings = Settings(tools_md=tools_md, paper_prices=DEMO_PRICES)
     service = build_service(settings, clock_ms=clock)
     venue = service.venue
     assert venue is not None
@@ -63,6 +66,8 @@ async def _script(tools_md: Path) -> None:
         await _call(client, "list_accounts")
         account = await _call(client, "get_cross_margin_account", echo=False)
         print(f"--- balances: {_balances(account)}; margin level {account.get('marginLevel')}")
+        await _call(client, "get_paper_status")
+        await _watch(client, clock)
         await _call(
             client, "borrow_or_repay", {"asset": "USDT", "isIsolated": "FALSE", "amount": "1000", "type": "BORROW"}
         )
@@ -80,7 +85,7 @@ async def _script(tools_md: Path) -> None:
             },
         )
         await _call(client, "get_open_margin_orders", {"symbol": "BTCUSDT"})
-        print("\n--- the paper market moves: BTCUSDT 60000 -> 58900")
+        print("\n--- set_paper_price: BTCUSDT -> 58900 (the walk goes on from there)")
         venue.exchange.set_price("BTCUSDT", "58900")
         await _call(client, "get_margin_order", {"symbol": "BTCUSDT", "orderId": order["orderId"]})
         await _call(client, "get_margin_trades", {"symbol": "BTCUSDT"})
@@ -92,6 +97,18 @@ async def _script(tools_md: Path) -> None:
         await _call(client, "get_margin_interest_history", {"asset": "USDT"})
         account = await _call(client, "get_cross_margin_account", echo=False)
         print(f"--- balances: {_balances(account)}; margin level {account.get('marginLevel')}")
+
+
+async def _watch(client: Any, clock: DemoClock) -> None:
+    """The market moving by itself: prices read 20 simulated seconds apart."""
+    print("\n--- the paper market moves by itself (seeded walk; 20 simulated seconds between reads)")
+    for _ in range(4):
+        row = []
+        for symbol in ("BTCUSDT", "ETHUSDT", "SOLUSDT", "ETHBTC"):
+            result = await client.call_tool("get_margin_price_index", {"symbol": symbol})
+            row.append(f"{symbol} {(result.structured_content or {}).get('price')}")
+        print("    " + ", ".join(row))
+        clock.offset_ms += 20_000
 
 
 def run_demo() -> int:

@@ -152,3 +152,50 @@ def test_the_ticker_applies_price_moves_between_calls() -> None:
         time.sleep(0.01)
     ticker.stop()
     assert ex.market.prices != start and not ticker.running
+
+
+def test_replay_plays_the_sample_klines_at_the_chosen_speed(tmp_path) -> None:
+    """replay:sample@60 plays one recorded minute per simulated second: after 10 s BTCUSDT opens the 11th
+    candle, and ETHBTC follows BTCUSDT (ETHUSDT / BTCUSDT)."""
+    from binance_margin_mcp.simulator.prices.replay import SAMPLE, read_klines
+
+    candles = read_klines(SAMPLE)
+    assert len(candles) >= 300
+    clock = Clock()
+    ex = Exchange(clock_ms=clock, market=Market(source=open_source("replay:sample@60")))
+    ex.tick()
+    assert ex.market.price("BTCUSDT") == candles[0][1]
+    clock.now += 10_000
+    ex.tick()
+    assert ex.market.price("BTCUSDT") == candles[10][1]
+    assert abs(ex.market.price("ETHBTC") - Decimal(3000) / candles[10][1]) <= Decimal("0.00001")
+
+
+def test_replay_passes_each_candles_low_so_a_stop_in_it_fires() -> None:
+    """A sell stop just above a replayed minute's low triggers even though no update landed on the low."""
+    from binance_margin_mcp.simulator.prices.replay import SAMPLE, read_klines
+
+    candles = read_klines(SAMPLE)
+    clock = Clock()
+    ex = Exchange(clock_ms=clock, market=Market(source=open_source("replay:sample@60")))
+    ex.tick()
+    lowest = min(candle[3] for candle in candles[:5])
+    stop_price = str(lowest + Decimal("0.01"))
+    assert all(candle[1] > lowest + 1 and candle[4] > lowest + 1 for candle in candles[:5] if candle[3] == lowest)
+    placed = ex.handle(
+        "alice",
+        "create_margin_order",
+        {"symbol": "BTCUSDT", "side": "SELL", "type": "STOP_LOSS", "quantity": "0.01", "stopPrice": stop_price},
+    )
+    clock.now += 6_000
+    ex.tick()
+    order = ex.handle("alice", "get_margin_order", {"symbol": "BTCUSDT", "orderId": str(placed["orderId"])})
+    assert order["status"] == "FILLED"
+
+
+def test_a_malformed_replay_file_is_named_with_its_line(tmp_path) -> None:
+    """A row that is not a kline fails with the file name and line number."""
+    bad = tmp_path / "BTCUSDT-1m-bad.csv"
+    bad.write_text("1767225600000,60000,60010,59990,60005,1,1767225659999,1,1,1,1,0\nnot,a,kline\n")
+    with pytest.raises(ValueError, match=r"BTCUSDT-1m-bad\.csv line 2"):
+        open_source(f"replay:{bad}")

@@ -68,11 +68,13 @@ SIMPLIFICATIONS: tuple[str, ...] = (
     "rates; ledger.MAKER_FEE_RATE / TAKER_FEE_RATE). BNB fee burn and VIP tiers have no effect.",
     "Interest rates are fixed per asset (BTC 0.005%, ETH 0.008%, BNB 0.05%, USDT/USDC 0.03% a day); each hourly "
     "charge is principal x daily rate / 24 rounded to 8 decimals; interestRateHistory repeats the fixed rate.",
-    "Collateral ratios are 1 for every asset, so collateralMarginLevel equals marginLevel; borrow limits use "
-    "the initial ratio of the account's leverage (cross 3x 1.5, 5x 1.25, 10x 1.111; isolated from its tier).",
+    "Collateral ratios (pairs.py: stablecoins 1, BTC/ETH 0.95, BNB 0.9, alts 0.5-0.85) count only in "
+    "TotalCollateralValueInUSDT and get_cross_margin_collateral_ratios (one tier, no value cap); marginLevel and "
+    "collateralMarginLevel use full values. Borrow limits use the initial ratio of the account's leverage "
+    "(cross 3x 1.5, 5x 1.25, 10x 1.111; isolated from its tier).",
     "The lending pool (available-inventory) is one pool per asset shared by cross and isolated accounts; "
     "exceeding it is reported as -3006 like any other borrow limit.",
-    "Margin levels are checked only after a price move (set_price or a walk step). A change of the cross "
+    "Margin levels are checked only after a price move (set_price or the price source's update). A change of the cross "
     "account's marginLevelStatus band is recorded as a MARGIN_LEVEL_STATUS_CHANGE event in the account state "
     "(risk_events); there is no WebSocket to deliver it.",
     "Forced liquidation sells into the book (level by level, through a direct pair or via USDT, without "
@@ -92,8 +94,15 @@ SIMPLIFICATIONS: tuple[str, ...] = (
     "Special keys need no VIP level. A deleted special key (or one dropped by reset_user) is not reported to the "
     "key registry; only new keys are, through on_new_key, which is also called again for every stored special key "
     "when an Exchange opens an existing database (their secrets/public keys are kept in it for that).",
-    "Filters use the last price as their reference price (avgPriceMins 0), and each pair's random walk is "
-    "independent (ETHBTC is not kept consistent with ETHUSDT/BTCUSDT).",
+    "Prices come from the --prices source (simulator/prices): live polls Binance every 3 s and adds the new "
+    "1-minute kline highs/lows of pairs with open orders between polls (the order of high and low inside a "
+    "minute is a guess); the walk and the replay hand the exchange each stretch's low, high and close, so a "
+    "stop crossed and recrossed inside one update fires, at the price of that point. Without the background "
+    "ticker (tests, the library default) prices move only when a call arrives. After set_paper_price the walk "
+    "goes on from the new price; live and replay overwrite it at their next update.",
+    "Filters use the last price as their reference price (avgPriceMins 0). The walk derives pairs not quoted "
+    "in USDT from their USDT legs (ETHBTC = ETHUSDT / BTCUSDT); set_paper_price on ETHBTC lasts until the next "
+    "walk step.",
     "Isolated accounts are created by their first deposit or by enable_isolated_margin_account; disabling needs "
     "no debt and no open orders, with no once-per-24-hours limit.",
     "OTOCO lists report contingencyType OTO (as in Binance's margin example); open OTO and OTOCO lists are listed "

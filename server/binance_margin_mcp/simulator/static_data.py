@@ -12,7 +12,6 @@ from .state import UserState
 from .util import Params, f8
 
 D = Decimal
-COLLATERAL_TIERS = [{"minUsdValue": "0", "discountRate": "1"}]
 PRO_BRACKETS = [
     {"leverage": 10, "maxDebt": 1000000.0, "maintenanceMarginRate": 0.02, "initialMarginRate": 0.1112, "fastNum": 0},
     {"leverage": 3, "maxDebt": 4000000.0, "maintenanceMarginRate": 0.07, "initialMarginRate": 0.5, "fastNum": 60000.0},
@@ -82,7 +81,14 @@ def available_inventory(ctx: Context, us: UserState, p: Params) -> dict:
 
 
 def collateral_ratios(ctx: Context, us: UserState, p: Params) -> list:
-    return [{"collaterals": COLLATERAL_TIERS, "assetNames": sorted(ctx.market.assets)}]
+    """One row per collateral ratio (stablecoins 1, BTC/ETH 0.95, alts lower), as one tier without a cap."""
+    groups: dict[Decimal, list[str]] = {}
+    for asset in ctx.market.assets.values():
+        groups.setdefault(asset.collateral_ratio, []).append(asset.name)
+    return [
+        {"collaterals": [{"minUsdValue": "0", "discountRate": _plain(ratio)}], "assetNames": sorted(names)}
+        for ratio, names in sorted(groups.items(), reverse=True)
+    ]
 
 
 def delist_schedule(ctx: Context, us: UserState, p: Params) -> list:

@@ -88,7 +88,8 @@ class PriceChoice:
 
 
 def parse_prices(text: str) -> PriceChoice:
-    """`auto`, `live`, `static`, `walk`, `walk:SEED`, `replay:FILE` or `replay:FILE@SPEED`; ValueError says why."""
+    """`auto`, `live`, `static`, `walk`, `walk:SEED`, `replay:FILE` or `replay:FILE@SPEED` (FILE `sample`: the
+    shipped BTCUSDT file); ValueError says why."""
     kind, _, rest = text.strip().partition(":")
     if kind not in KINDS:
         raise ValueError(
@@ -113,10 +114,16 @@ def parse_prices(text: str) -> PriceChoice:
         speed = -1.0
     if not 0 < speed <= 100000:
         raise ValueError(f"--prices: replay speed must be a number > 0, e.g. @60 (got {speed_text!r})")
-    path = Path(file).expanduser()
+    path = _sample() if file == "sample" else Path(file).expanduser()
     if not path.is_file():
         raise ValueError(f"--prices: replay file not found: {path}")
     return PriceChoice("replay", file=path, speed=speed)
+
+
+def _sample() -> Path:
+    from .replay import SAMPLE
+
+    return SAMPLE
 
 
 def open_source(
