@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .market import Market
-from .state import GlobalState, UserState
+from .state import GlobalState, Order, UserState
 
 # first value of each id sequence, chosen to look like Binance's
 _ID_STARTS = {
@@ -43,6 +43,16 @@ class Context:
         self.defer_activation = False
         self.deferred: list[Callable[[], None]] = []
         self._frozen: int | None = None
+        # Ids of orders that may be open (the store's index plus those placed since); None: scan them all.
+        self.open_order_candidates: Callable[[UserState], list[int] | None] = lambda us: None
+
+    def open_orders(self, us: UserState) -> list[Order]:
+        """The account's open orders, in id order, without scanning its whole order history."""
+        ids = self.open_order_candidates(us)
+        if ids is None:
+            return [o for o in us.orders.values() if o.is_open]
+        orders = us.orders
+        return [orders[i] for i in sorted(set(ids)) if i in orders and orders[i].is_open]
 
     def now(self) -> int:
         """The call's time: frozen for the length of one transaction so all its timestamps agree."""

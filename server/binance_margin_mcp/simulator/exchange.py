@@ -142,6 +142,7 @@ class Exchange:
         self._lock = threading.RLock()
         self._store = Store(db_path)
         self._ctx = Context(self.market, self.clock_ms, on_new_key, ledger.new_user)
+        self._ctx.open_order_candidates = self._store.open_order_candidates
         self._handlers = _handlers()
         self._defaults = dict(self.market.prices)
         with self._lock:

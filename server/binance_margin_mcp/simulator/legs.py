@@ -135,19 +135,20 @@ def check_immediate(ctx: Context, symbol: str, leg: LegInput, last: Decimal) -> 
         raise rejected("Order would immediately match and take.")
 
 
-def open_on(us: UserState, symbol: str, isolated: bool) -> list[Order]:
-    return [o for o in us.orders.values() if o.symbol == symbol and o.isolated == isolated and o.is_open]
+def open_on(ctx: Context, us: UserState, symbol: str, isolated: bool) -> list[Order]:
+    """The account's open orders on one pair, from the open-order index (not a scan of every order ever)."""
+    return [o for o in ctx.open_orders(us) if o.symbol == symbol and o.isolated == isolated]
 
 
-def check_client_ids(us: UserState, symbol: str, isolated: bool, ids: list[str | None]) -> None:
-    taken = {o.client_order_id for o in open_on(us, symbol, isolated)}
+def check_client_ids(ctx: Context, us: UserState, symbol: str, isolated: bool, ids: list[str | None]) -> None:
+    taken = {o.client_order_id for o in open_on(ctx, us, symbol, isolated)}
     given = [i for i in ids if i is not None]
     if len(set(given)) != len(given) or taken.intersection(given):
         raise rejected("Duplicate order sent.")
 
 
-def check_counts(spec: SymbolSpec, us: UserState, isolated: bool, legs: list[LegInput]) -> None:
-    live = open_on(us, spec.symbol, isolated)
+def check_counts(ctx: Context, spec: SymbolSpec, us: UserState, isolated: bool, legs: list[LegInput]) -> None:
+    live = open_on(ctx, us, spec.symbol, isolated)
     algo = sum(1 for o in live if o.type in STOP_TYPES)
     filters.check_counts(spec, len(live), algo, len(legs), sum(1 for leg in legs if leg.type in STOP_TYPES))
 

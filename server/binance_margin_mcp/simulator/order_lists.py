@@ -83,10 +83,10 @@ def create_oco(ctx: Context, us: UserState, p: Params) -> dict:
 def _place_oco(ctx: Context, us: UserState, p: Params, symbol: str, isolated: bool, leg_inputs: list) -> dict:
     spec, last = ctx.market.spec(symbol), ctx.market.price(symbol)
     settings = common(p)
-    legs.check_client_ids(us, symbol, isolated, [leg.client_id for leg in leg_inputs])
+    legs.check_client_ids(ctx, us, symbol, isolated, [leg.client_id for leg in leg_inputs])
     for leg in leg_inputs:
         legs.check_market(ctx, spec, leg, last)
-    legs.check_counts(spec, us, isolated, leg_inputs)
+    legs.check_counts(ctx, spec, us, isolated, leg_inputs)
     lst = _new_list(ctx, us, symbol, isolated, "OCO", p)
     orders = [legs.make_order(ctx, spec, isolated, leg, settings, lst.order_list_id) for leg in leg_inputs]
     _register(us, lst, orders)
@@ -162,8 +162,8 @@ def _place_oto(ctx: Context, us: UserState, p: Params, kind: str, working: legs.
         legs.validate(leg)
     for leg in (working, *pending):
         legs.check_market(ctx, spec, leg, last)
-    legs.check_client_ids(us, symbol, isolated, [leg.client_id for leg in (working, *pending)])
-    legs.check_counts(spec, us, isolated, [working, *pending])
+    legs.check_client_ids(ctx, us, symbol, isolated, [leg.client_id for leg in (working, *pending)])
+    legs.check_counts(ctx, spec, us, isolated, [working, *pending])
     legs.check_immediate(ctx, symbol, working, last)
     lst = _new_list(ctx, us, symbol, isolated, kind, p)
     orders = [legs.make_order(ctx, spec, isolated, leg, settings, lst.order_list_id) for leg in (working, *pending)]

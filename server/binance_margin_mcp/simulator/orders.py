@@ -49,9 +49,9 @@ def create_order(ctx: Context, us: UserState, p: Params) -> dict:
     legs.validate(leg)
     settings = common(p)
     last = ctx.market.price(symbol)
-    legs.check_client_ids(us, symbol, isolated, [leg.client_id])
+    legs.check_client_ids(ctx, us, symbol, isolated, [leg.client_id])
     legs.check_market(ctx, spec, leg, last)
-    legs.check_counts(spec, us, isolated, [leg])
+    legs.check_counts(ctx, spec, us, isolated, [leg])
     legs.check_immediate(ctx, symbol, leg, last)
     o = legs.make_order(ctx, spec, isolated, leg, settings)
     us.orders[o.order_id] = o
@@ -66,10 +66,19 @@ def create_order(ctx: Context, us: UserState, p: Params) -> dict:
     return views.full(o, now, fills, hold_asset(ctx, o))
 
 
+RECENT_MS = 10_000  # the SECOND x 10 interval of the order-count usage
+
+
 def note_order(ctx: Context, us: UserState, count: int) -> None:
-    """Remember placement times for the order-count usage endpoint (kept for one day)."""
+    """Count placements for the order-count usage endpoint: the last 10 s by time, the UTC day as a number
+    (a list of every placement of the day would grow with the history and be rewritten on every order)."""
     now = ctx.now()
-    us.order_times = [t for t in us.order_times if t > now - DAY_MS] + [now] * count
+    day_start = now - now % DAY_MS
+    if us.orders_day != day_start:
+        us.orders_day = day_start
+        us.orders_today = sum(1 for t in us.order_times if t >= day_start)  # older state kept a day of times
+    us.order_times = [t for t in us.order_times if t > now - RECENT_MS] + [now] * count
+    us.orders_today += count
 
 
 def find_order(us: UserState, symbol: str, isolated: bool, p: Params, missing: SimError) -> Order:
@@ -102,7 +111,7 @@ def cancel_order(ctx: Context, us: UserState, p: Params) -> dict:
 def cancel_all(ctx: Context, us: UserState, p: Params) -> list:
     symbol, isolated = _account(ctx, us, p)
     assert symbol is not None
-    live = sorted(legs.open_on(us, symbol, isolated), key=lambda o: o.order_id)
+    live = sorted(legs.open_on(ctx, us, symbol, isolated), key=lambda o: o.order_id)
     if not live:
         raise SimError(-2011, "Unknown order sent.")
     singles = [o for o in live if o.order_list_id == -1]
@@ -177,8 +186,8 @@ def rate_usage(ctx: Context, us: UserState, p: Params) -> list:
         raise mandatory("symbol")
     now = ctx.now()
     day_start = now - now % DAY_MS
-    recent = sum(1 for t in us.order_times if t > now - 10_000)
-    today = sum(1 for t in us.order_times if t >= day_start)
+    recent = sum(1 for t in us.order_times if t > now - RECENT_MS)
+    today = us.orders_today if us.orders_day == day_start else 0
     return [
         {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100, "count": recent},
         {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000, "count": today},

@@ -147,7 +147,9 @@ class UserState:
     special_cooldown_until: int = 0
     liq_loan_amount: Decimal = ZERO
     liq_loan_repaid: Decimal = ZERO
-    order_times: list[int] = field(default_factory=list)
+    order_times: list[int] = field(default_factory=list)  # placements in the last 10 s only
+    orders_day: int = 0  # start (ms) of the UTC day `orders_today` counts
+    orders_today: int = 0
     last_small_exchange: int = 0
     margin_status: str = "EXCESSIVE"  # cross marginLevelStatus at the last price check
     risk_events: list[dict[str, Any]] = field(default_factory=list)  # what the risk data stream would deliver

@@ -180,6 +180,17 @@ class Store:
         self._marks[name] = _mark(us, row[0], _open_ids(us))
         return us
 
+    def open_order_candidates(self, us: UserState) -> list[int] | None:
+        """Ids of `us`'s orders that may be open now: open at the last commit, plus every order added since.
+        None when the store has not seen this very object (a reset or a new account): callers scan."""
+        mark = self._marks.get(us.name)
+        if mark is None or mark.obj is not us:
+            return None
+        added = len(us.orders) - mark.sizes["orders"]
+        if added < 0:
+            return None
+        return mark.open_ids["orders"] + list(islice(reversed(us.orders), added))
+
     def open_order_ids(self, name: str) -> list[int]:
         """Ids of the account's orders that were open at the last commit (or load)."""
         mark = self._marks.get(name)
