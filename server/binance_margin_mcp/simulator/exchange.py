@@ -107,6 +107,11 @@ SIMPLIFICATIONS: tuple[str, ...] = (
     "no debt and no open orders, with no once-per-24-hours limit.",
     "OTOCO lists report contingencyType OTO (as in Binance's margin example); open OTO and OTOCO lists are listed "
     "by get_open_margin_oto_order_lists, open OCOs by get_open_margin_order_lists.",
+    "Response types where Binance's own examples and the official SDK's models disagree follow the current docs' "
+    "field lists with the Spot API's conventions: ids are JSON integers (the cancel answer's orderId too, though "
+    "one doc example writes \"28\"); amounts are decimal strings, marginBuyBorrowAmount included (the OCO "
+    "example's \"5\", not the older FULL example's 5) and liabilityQty too; manual liquidation answers a list "
+    "of {asset, interest, principal, liabilityAsset, liabilityQty}, the fields the current docs list.",
 )
 
 T = TypeVar("T")
