@@ -109,7 +109,7 @@ SIMPLIFICATIONS: tuple[str, ...] = (
     "by get_open_margin_oto_order_lists, open OCOs by get_open_margin_order_lists.",
     "Response types where Binance's own examples and the official SDK's models disagree follow the current docs' "
     "field lists with the Spot API's conventions: ids are JSON integers (the cancel answer's orderId too, though "
-    "one doc example writes \"28\"); amounts are decimal strings, marginBuyBorrowAmount included (the OCO "
+    'one doc example writes "28"); amounts are decimal strings, marginBuyBorrowAmount included (the OCO '
     "example's \"5\", not the older FULL example's 5) and liabilityQty too; manual liquidation answers a list "
     "of {asset, interest, principal, liabilityAsset, liabilityQty}, the fields the current docs list.",
 )
