@@ -87,7 +87,8 @@ async def test_every_catalog_entry_is_a_typed_tool_with_endpoint_meta_and_derive
         schema = tool["inputSchema"]
         shown = [p for p in entry.params if p.name not in SERVER_SET]
         assert set(schema.get("required", [])) == {p.name for p in shown if p.required}, name
-        assert list(schema["properties"]) == [p.name for p in shown] + ["account"], name
+        server_args = ["account", "dryRun"] if entry.transaction else ["account"]
+        assert list(schema["properties"]) == [p.name for p in shown] + server_args, name
         assert schema["properties"]["account"] == {"type": "string"}
         for param in shown:
             prop = schema["properties"][param.name]

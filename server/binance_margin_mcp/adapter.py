@@ -64,7 +64,9 @@ def instructions(partial: bool) -> str:
         "environments only). Every endpoint tool takes an optional `account`, a TOOLS.md account name: without it "
         "the server uses 'main' (or the only account); if several accounts exist and none is 'main', ask the user "
         f"which one to use. On Mainnet every transaction needs the human to type {CONFIRM_WORD}: show the preview "
-        "and ask them; never type it yourself. Client order ids get the `agent-` prefix automatically; the server "
+        "and ask them; never type it yourself. Every transaction tool also takes `dryRun: true`: it returns the "
+        "preview (with its risk estimate) and sends nothing, on any account, without asking anyone. "
+        "Client order ids get the `agent-` prefix automatically; the server "
         'sets recvWindow itself. Decimals are strings like "0.001".'
     )
     if partial:
@@ -270,12 +272,14 @@ async def call_endpoint(
     try:
         pipeline.service.check_arguments(entry, arguments)
         account = _account_argument(arguments)
+        dry_run = _dry_run_argument(arguments)
     except McpToolError as error:
         return to_result(error_outcome(error))
     if ctx.request_state:
         return await resume(ctx, pipeline)
-    args = {name: value for name, value in arguments.items() if name != "account" and value is not None}
-    return await drive(ctx, pipeline, await pipeline.call(entry, args, account, _caller(ctx)))
+    server_set = ("account", "dryRun")  # the server's own arguments: never sent to Binance
+    args = {name: value for name, value in arguments.items() if name not in server_set and value is not None}
+    return await drive(ctx, pipeline, await pipeline.call(entry, args, account, _caller(ctx), dry_run=dry_run))
 
 
 def _account_argument(arguments: dict[str, Any]) -> str | None:
@@ -283,6 +287,13 @@ def _account_argument(arguments: dict[str, Any]) -> str | None:
     if account is None or isinstance(account, str):
         return account
     raise InvalidArguments('account must be a TOOLS.md account name (a string), e.g. "main".', "account")
+
+
+def _dry_run_argument(arguments: dict[str, Any]) -> bool:
+    dry_run = arguments.get("dryRun")
+    if dry_run is None or isinstance(dry_run, bool):
+        return bool(dry_run)
+    raise InvalidArguments("dryRun must be true or false (a JSON boolean).", "dryRun")
 
 
 # -- building the tools: one SDK template, copied per tool ------------------------------------------------------

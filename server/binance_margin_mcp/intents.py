@@ -20,7 +20,7 @@ from binance_margin_mcp.transport import client_ids_of
 PENDING = "pending"  # display state of an intent with no outcome line
 # Fields an outcome line adds to its intent in the merged, one-entry-per-request view.
 OUTCOME_FIELDS = ("outcome", "status", "weight", "orderId", "tranId", "errorCode", "errorMsg", "recovered")
-DEFINITE = ("sent", "reconciled", "error", "refused", "not_sent")
+DEFINITE = ("sent", "reconciled", "error", "refused", "not_sent", "dry_run")
 
 
 def new_intent_id() -> str:

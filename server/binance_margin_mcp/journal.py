@@ -4,7 +4,8 @@ Every request that reaches for Binance leaves an `intent` line (fsynced before t
 and later an `outcome` line with the same `intent` id; an intent without an outcome is a request whose
 fate this process never learnt (killed, cut off): recovery looks it up. A refusal before dispatch
 (pre-trade refused, gate not_sent, cancelled before sending) sends nothing and stays one `attempt`
-line. Lines written before write-ahead existed have no `kind` and read as attempts.
+line; so does a dry run (`dryRun: true`: confirmedBy and outcome `dry_run`).
+Lines written before write-ahead existed have no `kind` and read as attempts.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ except ImportError:  # non-POSIX: no advisory lock, the thread lock and O_APPEND
 
 logger = logging.getLogger("binance_margin_mcp.journal")
 
-CONFIRMED_BY = ("elicitation", "browser", "totp", "token", "not_required")
-OUTCOMES = ("sent", "error", "UNKNOWN", "reconciled", "refused", "not_sent")
+CONFIRMED_BY = ("elicitation", "browser", "totp", "token", "not_required", "dry_run")
+OUTCOMES = ("sent", "error", "UNKNOWN", "reconciled", "refused", "not_sent", "dry_run")
 KINDS = ("intent", "outcome", "attempt")
 REDACTED = "[REDACTED]"
 FRAGMENT = 8  # any run of this many characters of a secret counts as leaking it

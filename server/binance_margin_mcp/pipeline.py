@@ -32,6 +32,7 @@ from binance_margin_mcp.preview import build_preview, gather_facts, preview_text
 from binance_margin_mcp.service import MarginService, Outcome, error_outcome
 
 log = logging.getLogger(__name__)
+DRY_RUN = "dry_run"  # journal confirmedBy and outcome of a dry run
 Progress = Callable[[float, float, str], Awaitable[None]]
 PROGRESS_EVERY_SECONDS = 5.0
 MAX_REMEMBERED_CHECKS = 1000
@@ -85,11 +86,19 @@ class Pipeline:
     # -- the one entry point ----------------------------------------------------------------
 
     async def call(
-        self, entry: Endpoint, args: Mapping[str, Any], account_name: str | None, caller: Caller
+        self,
+        entry: Endpoint,
+        args: Mapping[str, Any],
+        account_name: str | None,
+        caller: Caller,
+        *,
+        dry_run: bool = False,
     ) -> Outcome | Ask:
         try:
             account = self.service.resolve_account(account_name)
             request = self.service.prepare(entry, args, account)
+            if dry_run and entry.transaction:
+                return await self._dry_run(request, account)
             if not needs_confirmation(entry.transaction, account.environment):
                 return await self.service.send(request, account, "not_required", checked=False)
             try:
@@ -102,6 +111,20 @@ class Pipeline:
             return await self._ask(request, account, preview, caller)
         except McpToolError as error:
             return error_outcome(error)
+
+    async def _dry_run(self, request: PreparedRequest, account: Account) -> Outcome:
+        """The preview a confirmation would show, on any environment; nothing is sent and nobody is asked."""
+        try:
+            await self.service.precheck(request, account)  # a dry run says what a real send would be refused for
+        except McpToolError as refusal:
+            self.service.executor.record(request, DRY_RUN, "refused", error=refusal)
+            raise
+        preview = build_preview(request, await self._facts(request, account))
+        self.service.executor.record(request, DRY_RUN, DRY_RUN)
+        header = f"DRY RUN - NOT SENT. Preview of a {str(preview.get('environment', '')).upper()} transaction:"
+        footer = "Nothing was sent. To send it, call the same tool with the same arguments without dryRun."
+        data = {"status": DRY_RUN, "sent": False, "preview": preview}
+        return Outcome(data, text=preview_text(preview, header=header, footer=footer))
 
     async def _facts(self, request: PreparedRequest, account: Account) -> Any:
         creds = self.service.credentials(account)

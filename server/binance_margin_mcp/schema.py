@@ -25,6 +25,7 @@ DECIMAL_PATTERN = r"^[0-9]{1,20}(\.[0-9]{1,20})?$"
 # are refused by params.py with a message naming the parameter.
 DECIMAL_SCHEMA: dict[str, Any] = {"type": ["string", "number"], "pattern": DECIMAL_PATTERN}
 ACCOUNT_SCHEMA: dict[str, Any] = {"type": "string"}  # a TOOLS.md account name; see the server instructions
+DRY_RUN_SCHEMA: dict[str, Any] = {"type": "boolean"}  # transactions only: preview, send nothing (server instructions)
 _CLIENT_ID_PATTERN = r"^[.A-Za-z0-9:/_-]+$"
 
 
@@ -49,10 +50,13 @@ def param_schema(param: Param) -> dict[str, Any]:
 
 
 def input_schema(entry: Endpoint) -> dict[str, Any]:
-    """An endpoint tool's inputSchema: its caller-set parameters in catalog order, then `account`."""
+    """An endpoint tool's inputSchema: its caller-set parameters in catalog order, then `account` (and `dryRun`
+    for a transaction)."""
     shown = [p for p in entry.params if p.name not in SERVER_SET]
     properties = {p.name: param_schema(p) for p in shown}
     properties["account"] = ACCOUNT_SCHEMA
+    if entry.transaction:
+        properties["dryRun"] = DRY_RUN_SCHEMA
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     required = [p.name for p in shown if p.required]
     if required:

@@ -150,7 +150,7 @@ class MarginService:
         )
 
     def check_arguments(self, entry: Endpoint, supplied: Mapping[str, Any]) -> None:
-        reject_unknown(entry, supplied, {"account"})
+        reject_unknown(entry, supplied, {"account", "dryRun"} if entry.transaction else {"account"})
 
     async def precheck(self, request: PreparedRequest, account: Account) -> None:
         """Operator limits and exchange filters: refuse before anyone is asked and before anything is signed."""
