@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+
+from binance_margin_mcp.adapter import build_mcp_server
+from binance_margin_mcp.app import build_pipeline, build_service
+from binance_margin_mcp.settings import Settings
+from test_paper import START_MS, asset_row, ok
 
 from conftest import Elicitor, text_of
-from test_paper import asset_row, ms_clock, ok, paper  # noqa: F401  (the paper fixtures)
 
 ORDER = {
     "symbol": "BTCUSDT",
@@ -46,7 +56,8 @@ async def test_a_dry_run_is_journalled_as_a_dry_run(connect, journal_path):
 async def test_dry_run_works_through_execute_tool_and_must_be_a_boolean(connect, fake):
     """execute_tool takes dryRun like the tool itself; a non-boolean dryRun is refused, naming it."""
     async with connect() as client:
-        via = await client.call_tool("execute_tool", {"name": "create_margin_order", "arguments": {**ORDER, "dryRun": True}})
+        wrapped = {"name": "create_margin_order", "arguments": {**ORDER, "dryRun": True}}
+        via = await client.call_tool("execute_tool", wrapped)
         bad = await client.call_tool("create_margin_order", {**ORDER, "dryRun": "yes"})
         read = await client.call_tool("get_cross_margin_account", {"dryRun": True})
     assert not via.is_error and via.structured_content["status"] == "dry_run", text_of(via)
@@ -55,9 +66,20 @@ async def test_dry_run_works_through_execute_tool_and_must_be_a_boolean(connect,
     assert [r for r in fake.requests if r.method != "GET"] == []
 
 
-async def test_a_paper_dry_run_leaves_the_exchange_unchanged(paper):
+@asynccontextmanager
+async def paper_client(tmp_path: Path) -> AsyncIterator[Client]:
+    """The built-in paper account through the MCP client, at a fixed time."""
+    settings = Settings(tools_md=tmp_path / "no-accounts" / "TOOLS.md", paper_state=":memory:")
+    service = build_service(settings, clock_ms=lambda: START_MS)
+    async with Client(build_mcp_server(build_pipeline(service, settings))) as client:
+        yield client
+    service.venue.exchange.close()
+
+
+async def test_a_paper_dry_run_leaves_the_exchange_unchanged(tmp_path: Path) -> None:
     """On Paper (never gated) a dry run places no order and moves no balance."""
-    async with paper() as (client, _):
+    data: Any
+    async with paper_client(tmp_path) as client:
         before = await ok(client, "get_cross_margin_account")
         market = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.5"}
         data = await ok(client, "create_margin_order", {**market, "sideEffectType": "MARGIN_BUY", "dryRun": True})
