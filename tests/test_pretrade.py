@@ -136,6 +136,7 @@ async def test_read_only_registers_only_read_tools(paper_client):
         "show_account",
         "list_journal",
         "get_paper_status",
+        "get_margin_risk",
         "search_tools",
         "describe_tool",
         "execute_tool",

@@ -9,6 +9,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from binance_margin_mcp.catalog import CORE
+from binance_margin_mcp.local_tools import VIEW_TOOLS
 
 from conftest import MAIN_KEY, MAIN_SECRET, Elicitor, account_block, assert_no_secret, write_tools_md
 
@@ -47,7 +48,8 @@ async def test_stdio_server_lists_tools_reads_and_sends_a_confirmed_order_once(f
                 "create_margin_order",
                 {"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.001"},
             )
-    assert len(tools.tools) == len(CORE) + 14  # the core, eleven hand-written tools, three for discovery
+    # the core, eleven hand-written tools, the account views, three for discovery
+    assert len(tools.tools) == len(CORE) + 14 + len(VIEW_TOOLS)
     assert read.structured_content == {"marginLevel": "999.00000000"}
     assert not order.is_error and order.structured_content == {"orderId": 42}
     assert len(elicitor.messages) == 1

@@ -12,6 +12,7 @@ from mcp import Client
 from binance_margin_mcp import adapter
 from binance_margin_mcp.app import build_pipeline, build_service
 from binance_margin_mcp.catalog import CATALOG
+from binance_margin_mcp.local_tools import VIEW_TOOLS
 from binance_margin_mcp.schema import input_schema
 from binance_margin_mcp.settings import Settings
 
@@ -43,7 +44,7 @@ def test_building_every_tool_takes_a_few_milliseconds(tmp_path, record_property)
     record_property("build_ms_cold", round(cold, 2))
     record_property("build_ms_warm", round(warm, 2))
     print(f"\nbuilding {len(server._tool_manager.list_tools())} tools: cold {cold:.2f} ms, warm {warm:.2f} ms")
-    assert len(server._tool_manager.list_tools()) == len(CATALOG) + 14
+    assert len(server._tool_manager.list_tools()) == len(CATALOG) + 14 + len(VIEW_TOOLS)
     assert cold < BUILD_ASSERT_MS and warm < BUILD_BUDGET_MS, timings
 
 

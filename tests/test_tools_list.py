@@ -24,6 +24,7 @@ META_TOOLS = {
     "recover_journal",
     "deposit_paper_funds",
     "get_paper_status",
+    "get_margin_risk",
 }
 DISCOVERY_TOOLS = {"search_tools", "describe_tool", "execute_tool"}
 DEFAULT_LIST_LIMIT = 24 * 1024

@@ -34,6 +34,7 @@ from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, Field
 
 from binance_margin_mcp import __version__
+from binance_margin_mcp.account_views import AccountViews
 from binance_margin_mcp.catalog import CATALOG, Endpoint
 from binance_margin_mcp.discovery import Discovery
 from binance_margin_mcp.errors import InvalidArguments, McpToolError
@@ -46,6 +47,7 @@ from binance_margin_mcp.local_tools import (
     JOURNAL_TOOLS,
     PAPER_TOOLS,
     SEARCH_TOOLS,
+    VIEW_TOOLS,
     LocalTool,
 )
 from binance_margin_mcp.meta_tools import MetaTools
@@ -408,10 +410,18 @@ def local_tools(meta: MetaTools, read_only: bool) -> list[Tool]:
         "reset_paper_account": _plain(lambda a: meta.reset_paper_account(a["account"])),
         "set_paper_price": _plain(lambda a: meta.set_paper_price(a["symbol"], a["price"])),
         "get_paper_status": _plain(lambda a: meta.paper_status()),
+        **view_handlers(AccountViews(meta.service)),
     }
-    specs = (*ACCOUNT_TOOLS, *JOURNAL_TOOLS, *PAPER_TOOLS)
+    specs = (*ACCOUNT_TOOLS, *JOURNAL_TOOLS, *PAPER_TOOLS, *VIEW_TOOLS)
     # --read-only: nothing that changes state, not even locally.
     return [_local_tool(spec, handlers[spec.name]) for spec in specs if spec.read_only or not read_only]
+
+
+def view_handlers(views: AccountViews) -> dict[str, Handler]:
+    """get_margin_risk, get_positions_pnl, watch_account: reads of one account."""
+    return {
+        "get_margin_risk": _awaited(lambda a: views.margin_risk(a["account"], a["symbol"])),
+    }
 
 
 def _plain(answer: Callable[[dict[str, Any]], Outcome]) -> Handler:
@@ -483,7 +493,8 @@ def build_mcp_server(
     shown = names if listed is None else names & set(listed)
     meta = MetaTools(pipeline)
     local = [spec.name for spec in (*ACCOUNT_TOOLS, *JOURNAL_TOOLS, *PAPER_TOOLS, SEARCH_TOOLS, DESCRIBE_TOOL)]
-    discovery = Discovery(available, shown, [*local, "execute_tool"])
+    views = {spec.name: spec.description for spec in VIEW_TOOLS}
+    discovery = Discovery(available, shown, [*local, *views, "execute_tool"], searchable=views)
     # Requests a stopped server left without an outcome are settled in the background from the first call on.
     on_call = meta.recovery.start_once
     hand_written = local_tools(meta, read_only) + discovery_tools(discovery, pipeline, on_call)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from binance_margin_mcp.catalog import CATALOG, TOOLSETS, Endpoint
@@ -24,6 +24,7 @@ WEIGHTS = (("name", 4), ("toolset", 3), ("title", 2), ("description", 1))
 # Words of a question that name nothing ("how much can I borrow" searches for "borrow").
 STOP_WORDS = frozenset(("a", "an", "and", "are", "by", "can", "do", "doe", "for", "from", "how", "i", "in", "is"))
 STOP_WORDS |= {"it", "me", "much", "my", "of", "on", "or", "the", "to", "want", "what", "which", "with"}
+VIEW_TOOLSET = "account"  # the hand-written account views (risk, positions, watch) search like account tools
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -36,11 +37,23 @@ def words(text: str) -> list[str]:
 class Discovery:
     """The available endpoints, which of them `tools/list` shows, and the three discovery answers."""
 
-    def __init__(self, entries: Iterable[Endpoint], listed: Collection[str], local: Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        entries: Iterable[Endpoint],
+        listed: Collection[str],
+        local: Collection[str] = (),
+        searchable: Mapping[str, str] | None = None,
+    ) -> None:
         self.entries = {entry.name: entry for entry in entries}
         self.listed = frozenset(listed)
         self.local = frozenset(local)  # the hand-written tools: always listed, called directly
         self._index = {name: _fields(entry) for name, entry in self.entries.items()}
+        # Hand-written tools that searches find too (name -> description; listed, called directly).
+        # Only while account endpoints are available (--toolsets without "account" keeps searches to its toolsets).
+        with_views = any(entry.toolset == VIEW_TOOLSET for entry in self.entries.values())
+        self.searchable = dict(searchable or {}) if with_views else {}
+        for name, description in self.searchable.items():
+            self._index[name] = _fields_of(name, VIEW_TOOLSET, "", description)
 
     def find(self, name: Any) -> Endpoint:
         """The available endpoint of that name, or a refusal saying why it cannot be run here."""
@@ -69,7 +82,7 @@ class Discovery:
         else:
             found = self._ranked(query)
             limit = limit or DEFAULT_RESULTS
-        rows = [self._row(entry) for entry in found[:limit]]
+        rows = [self._row(entry) if isinstance(entry, Endpoint) else self._view_row(entry) for entry in found[:limit]]
         data: dict[str, Any] = {"query": query, "results": rows, "more": max(0, len(found) - limit)}
         lines = [f"{r['name']}: {r['summary']}{' [transaction]' if r['transaction'] else ''}" for r in rows]
         if data["more"]:
@@ -94,7 +107,7 @@ class Discovery:
         }
         return Outcome(data)
 
-    def _ranked(self, query: str) -> list[Endpoint]:
+    def _ranked(self, query: str) -> list[Endpoint | str]:
         wanted = list(dict.fromkeys(w for w in words(query) if w not in STOP_WORDS))
         scored = []
         for name, fields in self._index.items():
@@ -102,7 +115,11 @@ class Discovery:
             hits = sum(1 for m in matched if m)
             if hits:
                 scored.append((-hits, -sum(matched), name))
-        return [self.entries[name] for _, _, name in sorted(scored)]
+        return [self.entries.get(name, name) for _, _, name in sorted(scored)]
+
+    def _view_row(self, name: str) -> dict[str, Any]:
+        summary_text = summary(self.searchable[name]) + " (hand-written, listed: call it directly)"
+        return {"name": name, "summary": summary_text, "toolset": VIEW_TOOLSET, "transaction": False, "listed": True}
 
     def _row(self, entry: Endpoint) -> dict[str, Any]:
         return {
@@ -119,11 +136,15 @@ class Discovery:
 
 
 def _fields(entry: Endpoint) -> dict[str, set[str]]:
+    return _fields_of(entry.name, entry.toolset, entry.title, entry.description)
+
+
+def _fields_of(name: str, toolset: str, title: str, description: str) -> dict[str, set[str]]:
     return {
-        "name": set(words(entry.name.replace("_", " "))),
-        "toolset": set(words(entry.toolset.replace("-", " "))),
-        "title": set(words(entry.title)),
-        "description": set(words(entry.description)),
+        "name": set(words(name.replace("_", " "))),
+        "toolset": set(words(toolset.replace("-", " "))),
+        "title": set(words(title)),
+        "description": set(words(description)),
     }
 
 

@@ -135,6 +135,24 @@ PAPER_TOOLS: tuple[LocalTool, ...] = (
     ),
 )
 
+_SYMBOL = Arg("symbol", description="Only this pair, e.g. BTCUSDT (cross assets and its isolated account)")
+_ACCOUNT = Arg("account", description="TOOLS.md account name (default: main/the only one)")
+_LIVE_READ = compact_hints(readOnlyHint=True, destructiveHint=False, idempotentHint=True)
+WATCH_EVENTS = ("orders", "marginLevel", "liquidation")
+MAX_WATCH_S = 50
+
+# Account views: reads only, on any account (paper or live).
+VIEW_TOOLS: tuple[LocalTool, ...] = (
+    LocalTool(
+        "get_margin_risk",
+        "How close the margin account is to a margin call or liquidation: the margin level and its thresholds, "
+        "collateral and liabilities in USDT, each debt with its hourly interest, and per position (cross asset, "
+        "isolated pair) the estimated liquidation and margin-call prices and their distance in %. Weight ~25-45.",
+        (_ACCOUNT, _SYMBOL),
+        tuple(_LIVE_READ.items()),
+    ),
+)
+
 SEARCH_TOOLS = _read(
     "search_tools",
     "Find the Binance Margin endpoint tools that are not listed here (every endpoint this server offers): matches "
