@@ -357,12 +357,16 @@ async def paper() -> AsyncIterator[Paper]:
     exchange.venue.exchange.close()
 
 
-async def test_order_facts_are_the_symbols_assets_and_last_price(paper: Paper) -> None:
-    """An order-creating request looks up exchangeInfo and the ticker, nothing signed."""
+async def test_order_facts_are_the_symbols_assets_last_price_and_risk_inputs(paper: Paper) -> None:
+    """An order-creating request looks up exchangeInfo and the ticker, and for its risk the margin account and
+    the account's levels (a non-borrowing order reads no borrow limit or rate)."""
     facts = await paper.facts("create_margin_order", LIMIT)
     ticker = await paper.market_price("BTCUSDT")
-    assert facts == PreviewFacts(last_price=ticker, quote_asset="USDT", base_asset="BTC")
+    assert (facts.last_price, facts.quote_asset, facts.base_asset, facts.notes) == (ticker, "USDT", "BTC", ())
     assert ticker is not None and ticker > 0
+    assert facts.risk is not None and facts.risk.account is not None
+    assert facts.risk.levels == (Decimal("1.3"), Decimal("1.1"))
+    assert (facts.risk.max_borrowable, facts.risk.daily_rate) == (None, None)
     assert "POST /sapi/v1/margin/order" not in paper.reads
 
 

@@ -18,6 +18,7 @@ from binance_margin_mcp.catalog.model import OrderKind
 from binance_margin_mcp.paper import IN_PROCESS_URL, PAPER_BASE_URL
 from binance_margin_mcp.prepared import PreparedRequest
 from binance_margin_mcp.preview_facts import PreviewFacts, gather_facts, order_legs_of, usable_price
+from binance_margin_mcp.preview_risk import UNKNOWN, risk_block
 from binance_margin_mcp.validation import LIMIT_PRICED, Leg
 
 __all__ = ["PreviewFacts", "build_preview", "describe_host", "escape_text", "gather_facts", "preview_text"]
@@ -89,11 +90,28 @@ def build_preview(request: PreparedRequest, facts: PreviewFacts) -> dict[str, An
     if legs is not None:
         kind = request.entry.order_shape.kind if request.entry.order_shape else None
         data["order"] = _order_block(kind, params, legs, facts, notes)
+        data["risk"] = _risk(request, params, legs, facts, notes)
     if facts.target is not None:
         data["target"] = dict(facts.target)
     if notes:
         data["notes"] = notes
     return _escaped(data)
+
+
+def _risk(
+    request: PreparedRequest, params: Mapping[str, str], legs: list[Leg], facts: PreviewFacts, notes: list[str]
+) -> dict[str, Any]:
+    """preview.risk: for the first (working) leg; every field "unknown" whose inputs could not be read."""
+    weight = request.entry.weight.cost(params)
+    if facts.risk is None or not facts.base_asset or not facts.quote_asset or not legs:
+        return {"weight": weight, "estimate": UNKNOWN}
+    notes.extend(facts.risk.notes)
+    if len(legs) > 1:
+        notes.append(f"risk: estimated for {legs[0].label} only")
+    block = risk_block(
+        facts.risk, params, legs[0], facts.base_asset, facts.quote_asset, usable_price(facts.last_price), weight
+    )
+    return block
 
 
 def describe_host(base_url: str) -> tuple[str, str]:
@@ -221,6 +239,8 @@ def preview_text(preview: Mapping[str, Any], *, header: str, footer: str) -> str
     lines.append(f"  Endpoint: {preview['endpoint']} ({preview['tool']})")
     if "order" in preview:
         lines += _order_lines(preview["order"])
+    if "risk" in preview:
+        lines += _risk_lines(preview["risk"])
     if "target" in preview:
         lines.append("  Cancels:")
         lines += [f"    {name}: {value}" for name, value in preview["target"].items()]
@@ -255,3 +275,32 @@ def _order_lines(order: Mapping[str, Any]) -> list[str]:
     borrow = f"may BORROW {', '.join(order['borrowAssets'])}" if order["borrows"] else "no borrowing"
     lines.append(f"  Borrowing: {effect}: {borrow}")
     return lines
+
+
+def _risk_lines(risk: Mapping[str, Any]) -> list[str]:
+    """`borrows 7700 USDT (max 9000); margin level 3.2 → 1.6 (margin call 1.3, liquidation 1.1); liquidation if
+    BTC ≤ 51230`, then the fee, the interest and the weight."""
+    if "marginLevelAfter" not in risk:
+        return [f"  Risk: unknown (weight {risk['weight']})"]
+    borrow = risk["impliedBorrow"]
+    if isinstance(borrow, Mapping):
+        most = risk["maxBorrowable"]["amount"]
+        text = f"borrows {borrow['amount']} {borrow['asset']} (max borrowable {most})"
+    else:
+        text = "borrows nothing"
+    text += f"; margin level {risk['marginLevelNow']} → {risk['marginLevelAfter']}"
+    text += f" (margin call {risk['marginCallLevel']}, liquidation {risk['liquidationLevel']})"
+    where = risk["liquidationPrice"]
+    if isinstance(where, Mapping):
+        sign = "≤" if where["when"] == "at or below" else "≥"
+        text += f"; liquidation if {where['asset']} {sign} {where['price']} {where['quoteAsset']}"
+    else:
+        text += f"; liquidation price {where}"
+    costs = f"fee ≈ {_amount(risk['estimatedFee'])} (assumed 0.1% taker)"
+    if "hourlyInterest" in risk:
+        costs += f"; interest ≈ {_amount(risk['hourlyInterest'])} per hour"
+    return [f"  Risk: {text}", f"  Costs: {costs}; request weight {risk['weight']}"]
+
+
+def _amount(value: Any) -> str:
+    return f"{value['amount']} {value['asset']}" if isinstance(value, Mapping) else str(value)

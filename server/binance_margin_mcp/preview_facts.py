@@ -5,6 +5,7 @@ Every lookup failure becomes a note on the facts, never an exception: a preview 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -16,6 +17,7 @@ from binance_margin_mcp.catalog.model import ClientIdRole
 from binance_margin_mcp.errors import ApiError, McpToolError
 from binance_margin_mcp.params import build_wire_params
 from binance_margin_mcp.prepared import PreparedRequest
+from binance_margin_mcp.preview_risk import RiskInputs, gather_risk
 from binance_margin_mcp.validation import Leg, order_legs
 
 Read = Callable[[Endpoint, list[tuple[str, str]]], Awaitable[Any]]
@@ -36,6 +38,7 @@ class PreviewFacts:
     base_asset: str | None = None
     target: dict[str, str] | None = None  # what a cancel targets: one order, an order list, or the open orders
     notes: tuple[str, ...] = ()
+    risk: RiskInputs | None = None  # an order's account, levels, borrow limit and rate (preview_risk)
 
 
 async def gather_facts(
@@ -44,10 +47,12 @@ async def gather_facts(
     market_price: Callable[[str], Awaitable[Decimal | None]],
     symbol_info: Callable[[str], Awaitable[dict[str, Any] | None]],
 ) -> PreviewFacts:
-    """Orders: the symbol's assets and last price. Cancels: the target, read by GET at the cancel's path."""
+    """Orders: the symbol's assets, last price and risk inputs. Cancels: the target, read by GET at the cancel's
+    path."""
     params = dict(request.params)
-    if order_legs_of(request) is not None:
-        return await _order_facts(params.get("symbol", ""), market_price, symbol_info)
+    legs = order_legs_of(request)
+    if legs is not None:
+        return await _order_facts(params, legs, read, market_price, symbol_info)
     found = target_read(request.entry, params)
     return PreviewFacts() if found is None else await _cancel_facts(params, *found, read)
 
@@ -101,21 +106,29 @@ async def _signed_read(read: Read, reader: Endpoint, args: dict[str, str]) -> An
 
 
 async def _order_facts(
-    symbol: str,
+    params: Mapping[str, str],
+    legs: list[Leg],
+    read: Read,
     market_price: Callable[[str], Awaitable[Decimal | None]],
     symbol_info: Callable[[str], Awaitable[dict[str, Any] | None]],
 ) -> PreviewFacts:
+    """The assets first (the risk reads need them), then the last price and the risk reads together."""
+    symbol = params.get("symbol", "")
     notes: list[str] = []
     info = await _attempt(lambda: symbol_info(symbol), notes, f"assets of {symbol} unknown")
     assets = (info.get("quoteAsset"), info.get("baseAsset")) if isinstance(info, Mapping) else (None, None)
     quote, base = (a if isinstance(a, str) and a else None for a in assets)
     if info is not _FAILED and (quote is None or base is None):
         notes.append(f"assets of {symbol} unknown: exchangeInfo does not list them")
-    price = await _attempt(lambda: market_price(symbol), notes, "price unknown")
+    price_read = _attempt(lambda: market_price(symbol), notes, "price unknown")
+    if quote is None or base is None or not legs:
+        price, risk = await price_read, None
+    else:
+        price, risk = await asyncio.gather(price_read, gather_risk(params, legs[0], base, quote, read, market_price))
     last = usable_price(price)
     if price is not _FAILED and last is None:
         notes.append(f"price unknown: no last price for {symbol}")
-    return PreviewFacts(last, quote, base, None, tuple(notes))
+    return PreviewFacts(last, quote, base, None, tuple(notes), risk)
 
 
 async def _cancel_facts(params: Mapping[str, str], reader: Endpoint, args: dict[str, str], read: Read) -> PreviewFacts:
