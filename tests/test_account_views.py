@@ -124,3 +124,91 @@ async def test_the_account_views_are_found_by_search_tools(paper):
         found = await ok(client, "search_tools", {"query": "margin risk liquidation price"})
     names = [row["name"] for row in found["results"]]
     assert "get_margin_risk" in names
+
+
+def test_average_cost_replay_is_hand_checked():
+    """Buy 1 @ 100, buy 1 @ 200 (entry 150), sell 0.5 @ 300 (realised 0.5 x 150 = 75), no fees; then a sell of 2
+    goes through zero: 1.5 closed at 300 (+225), a 0.5 short opens at 300."""
+    from binance_margin_mcp.positions import replay
+
+    def fill(buy: bool, qty: str, price: str, t: int) -> dict[str, Any]:
+        return {"isBuyer": buy, "qty": qty, "price": price, "commission": "0", "commissionAsset": "USDT", "time": t}
+
+    trades = [fill(True, "1", "100", 1), fill(True, "1", "200", 2), fill(False, "0.5", "300", 3)]
+    book = replay(trades, "BTC", "USDT")
+    assert (book.size, book.entry, book.realised) == (Decimal("1.5"), Decimal(150), Decimal(75))
+    book = replay([*trades, fill(False, "2", "300", 4)], "BTC", "USDT")
+    assert (book.size, book.entry, book.realised) == (Decimal("-0.5"), Decimal(300), Decimal(300))
+
+
+def test_fees_count_in_the_average_cost():
+    """A base-asset fee shrinks what a buy adds (1 BTC for 100 USDT, fee 0.001 BTC: entry 100 / 0.999); a quote
+    fee lowers what a sell realises."""
+    from binance_margin_mcp.positions import replay
+
+    buy = {"isBuyer": True, "qty": "1", "price": "100", "commission": "0.001", "commissionAsset": "BTC", "time": 1}
+    sell = {"isBuyer": False, "qty": "0.999", "price": "110", "commission": "0.1", "commissionAsset": "USDT", "time": 2}
+    book = replay([buy, sell], "BTC", "USDT")
+    entry = Decimal(100) / Decimal("0.999")
+    assert book.size == 0
+    assert book.realised == (Decimal("0.999") * 110 - Decimal("0.1")) / Decimal("0.999") * Decimal("0.999") - (
+        entry * Decimal("0.999")
+    )
+
+
+async def test_positions_pnl_after_two_buys_at_different_prices_and_one_sell(paper):
+    """Buy 0.01 BTC at 60000, move to 62000, buy 0.01, sell 0.005 at 64000: size, average entry, realised and
+    unrealised PnL match the paper trades worked by hand (fees in BTC on buys, in USDT on the sell)."""
+    async with paper() as (client, _):
+        await ok(client, "create_margin_order", market("BTCUSDT", "BUY", "0.01"))
+        await ok(client, "set_paper_price", {"symbol": "BTCUSDT", "price": "62000"})
+        await ok(client, "create_margin_order", market("BTCUSDT", "BUY", "0.01"))
+        await ok(client, "set_paper_price", {"symbol": "BTCUSDT", "price": "64000"})
+        await ok(client, "create_margin_order", market("BTCUSDT", "SELL", "0.005"))
+        trades = (await client.call_tool("get_margin_trades", {"symbol": "BTCUSDT"})).structured_content["result"]
+        data = await ok(client, "get_positions_pnl", {"symbol": "BTCUSDT"})
+    (row,) = [p for p in data["positions"] if not p["isolated"]]
+    buys = [t for t in trades if t["isBuyer"]]
+    sells = [t for t in trades if not t["isBuyer"]]
+    got = [Decimal(t["qty"]) - Decimal(t["commission"]) for t in buys]  # fee taken in BTC
+    cost = sum(Decimal(t["qty"]) * Decimal(t["price"]) for t in buys)
+    entry = cost / sum(got)
+    sold = sum(Decimal(t["qty"]) for t in sells)
+    proceeds = sum(Decimal(t["qty"]) * Decimal(t["price"]) - Decimal(t["commission"]) for t in sells)
+    size = sum(got) - sold
+    assert Decimal(row["size"]) == size
+    assert Decimal(row["avgEntry"]) == entry.quantize(Decimal("1e-8"))
+    assert 60000 < entry < 62000
+    assert Decimal(row["realisedPnl"]) == (proceeds - sold * entry).quantize(Decimal("1e-4"))
+    assert Decimal(row["unrealisedPnl"]) == ((Decimal(row["mark"]) - entry) * size).quantize(Decimal("1e-4"))
+    assert row["trades"] == len(trades)
+    assert data["history"].startswith("trades since 2027-01-08T") and "older trades are not included" in data["history"]
+
+
+async def test_positions_pnl_fits_in_about_5_kb_for_a_typical_account(paper):
+    """Cross BTC, ETH, BNB, SOL, XRP positions with borrows and three isolated pairs: the answer stays under 5 KB."""
+    async with paper() as (client, _):
+        await ok(client, "deposit_paper_funds", {"asset": "USDT", "amount": "50000"})
+        for symbol, qty in (
+            ("BTCUSDT", "0.05"),
+            ("ETHUSDT", "1"),
+            ("BNBUSDT", "2"),
+            ("SOLUSDT", "5"),
+            ("XRPUSDT", "100"),
+        ):
+            await ok(client, "create_margin_order", market(symbol, "BUY", qty, sideEffectType="MARGIN_BUY"))
+            await ok(
+                client,
+                "create_margin_order",
+                market(symbol, "SELL", str(Decimal(qty) / 2), sideEffectType="AUTO_REPAY"),
+            )
+            await ok(client, "create_margin_order", market(symbol, "BUY", qty, sideEffectType="MARGIN_BUY"))
+        for symbol in ("BTCUSDT", "ETHUSDT", "BNBUSDT"):
+            await ok(client, "deposit_paper_funds", {"asset": "USDT", "amount": "1000", "isolated_symbol": symbol})
+        result = await client.call_tool("get_positions_pnl", {})
+        risk_result = await client.call_tool("get_margin_risk", {})
+    assert not result.is_error, result.content[0].text
+    assert len(result.structured_content["positions"]) >= 8
+    size = len(result.content[0].text)
+    print(f"\nget_positions_pnl: {size} bytes; get_margin_risk: {len(risk_result.content[0].text)} bytes")
+    assert size <= 5 * 1024, size

@@ -14,6 +14,7 @@ from binance_margin_mcp.account_risk import margin_risk
 from binance_margin_mcp.catalog.model import Param
 from binance_margin_mcp.errors import McpToolError
 from binance_margin_mcp.params import wire_value
+from binance_margin_mcp.positions import positions_pnl
 from binance_margin_mcp.service import MarginService, Outcome, error_outcome
 
 
@@ -36,3 +37,6 @@ class AccountViews:
 
     async def margin_risk(self, account: str | None, symbol: str | None) -> Outcome:
         return await self._run(account, symbol, margin_risk)
+
+    async def positions_pnl(self, account: str | None, symbol: str | None) -> Outcome:
+        return await self._run(account, symbol, positions_pnl)

@@ -151,6 +151,14 @@ VIEW_TOOLS: tuple[LocalTool, ...] = (
         (_ACCOUNT, _SYMBOL),
         tuple(_LIVE_READ.items()),
     ),
+    LocalTool(
+        "get_positions_pnl",
+        "Positions and PnL per traded pair: size, average entry (average-cost method over the account's recent "
+        "trades: the last 500 trades of the last 7 days per pair), mark price, unrealised and realised PnL, and the "
+        "interest paid. Says where its trade history starts.",
+        (_ACCOUNT, _SYMBOL),
+        tuple(_LIVE_READ.items()),
+    ),
 )
 
 SEARCH_TOOLS = _read(
