@@ -212,3 +212,123 @@ async def test_positions_pnl_fits_in_about_5_kb_for_a_typical_account(paper):
     size = len(result.content[0].text)
     print(f"\nget_positions_pnl: {size} bytes; get_margin_risk: {len(risk_result.content[0].text)} bytes")
     assert size <= 5 * 1024, size
+
+
+# -- watch_account ---------------------------------------------------------------------------------------------
+
+
+async def test_watch_reports_the_margin_level_crossing_when_the_price_moves_from_another_task(paper):
+    """A leveraged BTC long; watch_account(marginLevelBelow=1.5) waits while another task moves BTC down, and
+    answers with the crossing well before its timeout."""
+    import anyio
+
+    async with paper() as (client, _):
+        await ok(client, "create_margin_order", market("BTCUSDT", "BUY", "0.4", sideEffectType="MARGIN_BUY"))
+        answers: list[dict[str, Any]] = []
+
+        async def watcher() -> None:
+            args = {"events": "marginLevel", "marginLevelBelow": "1.5", "timeout_s": 20}
+            answers.append(await ok(client, "watch_account", args))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watcher)
+            await anyio.sleep(0.3)
+            assert not answers  # still waiting: the level is about 2.1
+            await ok(client, "set_paper_price", {"symbol": "BTCUSDT", "price": "36000"})  # about 1.28
+    (answer,) = answers
+    event = answer["events"][0]
+    assert event["type"] == "marginLevel" and Decimal(event["marginLevel"]) < Decimal("1.5")
+    assert event["status"] == "MARGIN_CALL"  # the exchange's risk event
+    assert answer["how"] == "paper exchange events" and answer["waitedSeconds"] < 5
+
+
+async def test_watch_times_out_quietly_when_nothing_happens(paper):
+    """No order, no move: the answer comes at timeout_s with no events and timedOut true."""
+    async with paper() as (client, _):
+        answer = await ok(client, "watch_account", {"events": "orders,liquidation", "timeout_s": 1})
+    assert answer["events"] == [] and answer["timedOut"] is True and answer["waitedSeconds"] >= 1
+
+
+async def test_watch_reports_a_resting_order_filled_by_a_price_move(paper):
+    """A LIMIT buy below the market fills when another task moves the price through it: a FILLED order event."""
+    import anyio
+
+    async with paper() as (client, _):
+        limit = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.01"}
+        placed = await ok(client, "create_margin_order", {**limit, "price": "59000"})
+        answers: list[dict[str, Any]] = []
+
+        async def watcher() -> None:
+            args = {"events": "orders", "symbol": "BTCUSDT", "timeout_s": 20}
+            answers.append(await ok(client, "watch_account", args))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(watcher)
+            await anyio.sleep(0.3)
+            await ok(client, "set_paper_price", {"symbol": "BTCUSDT", "price": "58000"})
+    (event,) = answers[0]["events"]
+    assert event["type"] == "order" and event["status"] == "FILLED"
+    assert str(event["orderId"]) == str(placed["orderId"])
+
+
+def test_watch_refuses_a_margin_level_watch_without_a_threshold():
+    """events including marginLevel need marginLevelBelow; unknown event names are refused."""
+    from binance_margin_mcp.errors import InvalidArguments
+    from binance_margin_mcp.watch import Watch, parse_events
+
+    with pytest.raises(InvalidArguments):
+        parse_events("orders,fills")
+    with pytest.raises(InvalidArguments):
+        Watch(None, parse_events(None), None, None)  # type: ignore[arg-type]
+
+
+class FillAfter:
+    """An injected sleep that returns at once; after `rounds` sleeps the fake's open order has filled."""
+
+    def __init__(self, fake: Any, rounds: int) -> None:
+        self.fake, self.rounds, self.calls = fake, rounds, []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        if len(self.calls) == self.rounds:
+            self.fake.respond("GET", "/sapi/v1/margin/openOrders", [])
+
+
+@pytest.fixture
+def sleeps(fake):
+    return FillAfter(fake, rounds=2)
+
+
+OPEN = {"symbol": "BTCUSDT", "orderId": 7, "clientOrderId": "agent-x", "side": "BUY", "status": "NEW"}
+
+
+async def test_watch_polls_a_testnet_account_and_reports_the_fill_and_the_weight_used(connect, fake, sleeps):
+    """Testnet (fake Binance): open orders are polled every 3 s; when the order leaves the list it is looked up
+    (FILLED) and reported, with the weight of every read: 10 + 2 rounds x (10 + 1) + 10 for the lookup."""
+    fake.respond("GET", "/sapi/v1/margin/openOrders", [{**OPEN, "executedQty": "0", "origQty": "0.01"}])
+    fake.respond("GET", "/sapi/v1/margin/order", {**OPEN, "status": "FILLED", "executedQty": "0.01", "origQty": "0.01"})
+    fake.respond("GET", "/sapi/v1/margin/forceLiquidationRec", {"rows": [], "total": 0})
+    async with connect() as client:
+        answer = await ok(client, "watch_account", {"account": "practice", "events": "orders,liquidation"})
+    (event,) = answer["events"]
+    assert event["status"] == "FILLED" and event["orderId"] == 7
+    assert answer["how"] == "polled every 3 s" and sleeps.calls == [3.0, 3.0]
+    assert answer["weightUsed"] == 10 + 2 * 11 + 10
+    paths = [r.path for r in fake.requests if r.path.startswith("/sapi")]
+    assert paths.count("/sapi/v1/margin/openOrders") == 3 and paths.count("/sapi/v1/margin/order") == 1
+
+
+async def test_watch_on_testnet_times_out_after_its_polls_and_stops_early_over_budget(connect, fake, sleeps):
+    """Nothing happens: the polls fit in timeout_s (3 of 3 s in 10 s). A minute already near its IP limit makes
+    the watch stop early, saying so, instead of spending the rest."""
+    sleeps.rounds = 99
+    fake.respond("GET", "/sapi/v1/margin/openOrders", [])
+    fake.respond("GET", "/sapi/v1/margin/forceLiquidationRec", {"rows": [], "total": 0})
+    async with connect() as client:
+        quiet = await ok(
+            client, "watch_account", {"account": "practice", "events": "orders,liquidation", "timeout_s": 10}
+        )
+        fake.respond("GET", "/sapi/v1/margin/openOrders", [], headers={"X-SAPI-USED-IP-WEIGHT-1M": "6000"})
+        busy = await ok(client, "watch_account", {"account": "practice", "events": "orders", "timeout_s": 10})
+    assert quiet["events"] == [] and quiet["timedOut"] is True and quiet["weightUsed"] == 10 + 3 * 11
+    assert "stoppedEarly" in busy and busy["timedOut"] is False

@@ -137,6 +137,7 @@ async def test_read_only_registers_only_read_tools(paper_client):
         "list_journal",
         "get_paper_status",
         "get_margin_risk",
+        "watch_account",
         "get_positions_pnl",
         "search_tools",
         "describe_tool",

@@ -25,6 +25,7 @@ META_TOOLS = {
     "deposit_paper_funds",
     "get_paper_status",
     "get_margin_risk",
+    "watch_account",
     "get_positions_pnl",
 }
 DISCOVERY_TOOLS = {"search_tools", "describe_tool", "execute_tool"}

@@ -16,6 +16,7 @@ from binance_margin_mcp.errors import McpToolError
 from binance_margin_mcp.params import wire_value
 from binance_margin_mcp.positions import positions_pnl
 from binance_margin_mcp.service import MarginService, Outcome, error_outcome
+from binance_margin_mcp.watch import parse_events, watch
 
 
 class AccountViews:
@@ -40,3 +41,12 @@ class AccountViews:
 
     async def positions_pnl(self, account: str | None, symbol: str | None) -> Outcome:
         return await self._run(account, symbol, positions_pnl)
+
+    async def watch(self, a: dict[str, Any]) -> Outcome:
+        async def view(reads: AccountReads, pair: str | None) -> Any:
+            below = a["marginLevelBelow"]
+            if below is not None:
+                below = wire_value(Param("marginLevelBelow", "decimal"), below)
+            return await watch(reads, parse_events(a["events"]), pair, below, a["timeout_s"])
+
+        return await self._run(a["account"], a["symbol"], view)

@@ -421,6 +421,7 @@ def view_handlers(views: AccountViews) -> dict[str, Handler]:
     """get_margin_risk, get_positions_pnl, watch_account: reads of one account."""
     return {
         "get_margin_risk": _awaited(lambda a: views.margin_risk(a["account"], a["symbol"])),
+        "watch_account": _awaited(lambda a: views.watch(a)),
         "get_positions_pnl": _awaited(lambda a: views.positions_pnl(a["account"], a["symbol"])),
     }
 

@@ -138,7 +138,6 @@ PAPER_TOOLS: tuple[LocalTool, ...] = (
 _SYMBOL = Arg("symbol", description="Only this pair, e.g. BTCUSDT (cross assets and its isolated account)")
 _ACCOUNT = Arg("account", description="TOOLS.md account name (default: main/the only one)")
 _LIVE_READ = compact_hints(readOnlyHint=True, destructiveHint=False, idempotentHint=True)
-WATCH_EVENTS = ("orders", "marginLevel", "liquidation")
 MAX_WATCH_S = 50
 
 # Account views: reads only, on any account (paper or live).
@@ -157,6 +156,21 @@ VIEW_TOOLS: tuple[LocalTool, ...] = (
         "trades: the last 500 trades of the last 7 days per pair), mark price, unrealised and realised PnL, and the "
         "interest paid. Says where its trade history starts.",
         (_ACCOUNT, _SYMBOL),
+        tuple(_LIVE_READ.items()),
+    ),
+    LocalTool(
+        "watch_account",
+        "Wait until something happens on the account, then answer: an order filled, partly filled, cancelled or "
+        "expired; the margin level falling below marginLevelBelow; a liquidation. Answers at timeout_s otherwise. "
+        "Paper: the exchange's own events; live: polls the account within the weight budget and reports the weight "
+        "used.",
+        (
+            _ACCOUNT,
+            Arg("events", description="Comma-separated: orders, marginLevel, liquidation (default: all)"),
+            Arg("symbol", description="Order events of this pair only (default: every pair with open orders)"),
+            Arg("marginLevelBelow", "decimal", "Report when the cross margin level falls below this, e.g. 1.5"),
+            Arg("timeout_s", "integer", f"At most {MAX_WATCH_S}", minimum=1, maximum=MAX_WATCH_S, default=30),
+        ),
         tuple(_LIVE_READ.items()),
     ),
 )

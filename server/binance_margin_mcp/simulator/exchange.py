@@ -145,6 +145,8 @@ class Exchange:
         self.clock_ms = clock_ms or _wall_clock_ms
         self.market = market or Market()
         self._lock = threading.RLock()
+        self.version = 0  # bumped after every transaction; watch_account waits on `changed` for a new one
+        self.changed = threading.Condition()
         self._store = Store(db_path)
         self._ctx = Context(self.market, self.clock_ms, on_new_key, ledger.new_user)
         self._ctx.open_order_candidates = self._store.open_order_candidates
@@ -270,7 +272,17 @@ class Exchange:
             hooks, ctx.hooks = ctx.hooks, []
         for hook in hooks:
             hook()
+        with self.changed:
+            self.version += 1
+            self.changed.notify_all()
         return result
+
+    def wait_change(self, seen: int, timeout: float) -> int:
+        """Block (a worker thread, never the event loop) until a transaction after version `seen`, or `timeout`
+        seconds; returns the version now."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.version != seen, timeout)
+            return self.version
 
     def _commit(self) -> None:
         """Write what the call changed: touched accounts incrementally, the global state if it moved."""
