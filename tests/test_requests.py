@@ -109,6 +109,8 @@ async def test_every_endpoint_sends_a_correctly_encoded_and_signed_request(conne
     options = {"enable_special_key_creation": True, "enable_manual_liquidation": True}
     async with connect(mode=mode, path=path, **options) as client:
         for entry in CATALOG.values():
+            if entry.retired is not None:  # refused before sending (tests/test_binance_2026.py)
+                continue
             before = len(api_requests(fake))
             result = await client.call_tool(entry.name, {**all_args(entry), "account": "practice"})
             assert not result.is_error, (entry.name, result.content)

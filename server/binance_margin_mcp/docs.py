@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from binance_margin_mcp.catalog import CATALOG, CORE, TOOLSETS, Endpoint
+from binance_margin_mcp.catalog.model import Change
 from binance_margin_mcp.params import SERVER_SET
 from binance_margin_mcp.schema import DECIMAL_PATTERN
 
@@ -62,8 +63,29 @@ def _entry_section(entry: Endpoint) -> list[str]:
     return lines
 
 
+CHANGES_INTRO = """## Binance changes since the seed documents
+
+Dated changes Binance made after the documents the catalog was built from (tests/data/endpoints.tsv keeps the
+seeds unchanged); each is declared on its catalog entries (`changes`) and tested in tests/test_binance_2026.py.
+"""
+
+
+def _changes_section() -> list[str]:
+    """One row per dated change, with every tool it touches and how the server handles it."""
+    tools: dict[Change, list[str]] = {}
+    for entry in CATALOG.values():
+        for change in entry.changes:
+            tools.setdefault(change, []).append(entry.name)
+    lines = [CHANGES_INTRO, "| date | change | tools | how it is handled |", "|---|---|---|---|"]
+    for change in sorted(tools, key=lambda c: c.date):
+        cells = (change.date, change.what, ", ".join(f"`{name}`" for name in sorted(tools[change])), change.handled)
+        lines.append("| " + " | ".join(cell.replace("|", PIPE.strip()) for cell in cells) + " |")
+    return [*lines, ""]
+
+
 def render() -> str:
     lines = [HEADER.format(pattern=DECIMAL_PATTERN, core=", ".join(f"`{name}`" for name in CORE))]
+    lines += _changes_section()
     for toolset in TOOLSETS:
         entries = sorted((e for e in CATALOG.values() if e.toolset == toolset), key=lambda e: e.name)
         lines += [f"## Toolset `{toolset}` ({len(entries)} tools)", ""]

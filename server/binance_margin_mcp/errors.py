@@ -42,6 +42,8 @@ HINTS: dict[int, str] = {
     -3015: "Repay exceeds the liability: query the account for the exact borrowed + interest.",
     -3041: "Balance is not enough: check free balances or use a sideEffectType that borrows.",
     -3045: "The system lacks inventory of this asset to lend right now: try a smaller amount later.",
+    -4047: "The startTime-endTime span is over 7 days (capital flow, since 2026-02-02): split the range into "
+    "windows of at most 7 days; only the last 90 days are kept.",
 }
 # More specific than the code's hint, matched in Binance's `msg` (case-insensitive), first match wins. The server
 # does not count open orders before sending (that would cost a signed request per order): Binance refuses with

@@ -208,6 +208,8 @@ def build_wire_params(
     Absent optional parameters are omitted, except NEW client ids, which are always sent. SERVER_SET
     parameters take their value from `server_values` (e.g. the account's recvWindow), never from `args`.
     """
+    if entry.retired is not None:
+        raise InvalidArguments(f"Nothing was sent: {entry.retired}; {entry.name} is retired.")
     pairs: list[tuple[str, str]] = []
     for param in entry.params:
         if param.name in SERVER_SET:
@@ -225,4 +227,20 @@ def build_wire_params(
                 raise InvalidArguments(f"{param.name} is required by {entry.name}.", param.name)
             continue
         pairs.append((param.name, wire_value(param, value)))
+    check_changed_rules(entry, dict(pairs))
     return pairs
+
+
+def check_changed_rules(entry: Endpoint, wire: Mapping[str, str]) -> None:
+    """Rules Binance added after the seed documents, declared in the catalog: refuse before anything is signed."""
+    for rule in entry.companions:
+        if rule.param in wire and rule.needs not in wire:
+            raise InvalidArguments(
+                f"{rule.param} requires {rule.needs}: since {rule.since} Binance refuses {rule.param} without "
+                f"{rule.needs}. Send both {rule.needs} and {rule.param}; nothing was sent.",
+                rule.needs,
+            )
+    span = entry.max_span
+    excess = span.excess(wire) if span is not None else None
+    if span is not None and excess is not None:
+        raise InvalidArguments(f"{excess}; nothing was sent.", span.start)

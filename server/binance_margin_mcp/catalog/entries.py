@@ -14,7 +14,9 @@ from typing import Literal
 
 from binance_margin_mcp.catalog.model import (
     LEG_FIELDS,
+    Change,
     ClientIdRole,
+    Companion,
     Endpoint,
     LegShape,
     LoanSpec,
@@ -30,6 +32,7 @@ from binance_margin_mcp.catalog.model import (
     ReconcileSpec,
     RiskReduction,
     Security,
+    SpanLimit,
     Weight,
     parse_params,
 )
@@ -102,7 +105,8 @@ def _leg_docs(prefix: str, leg: str) -> dict[str, str]:
         ),
         f"{prefix}Price": Plain(f"Limit price of the {leg}."),
         f"{prefix}StopPrice": Plain(f"Trigger price of the {leg} when it is a stop or take-profit type."),
-        f"{prefix}TrailingDelta": f"Basis points; instead of or together with {prefix}StopPrice.",
+        f"{prefix}TrailingDelta": f"Basis points; instead of or together with {prefix}StopPrice."
+        + (f" Needs {prefix}Price too (since 2026-06-15)." if prefix.startswith("pending") else ""),
         f"{prefix}IcebergQty": f"Visible part of the {leg} as an iceberg; only with {prefix}TimeInForce=GTC.",
         f"{prefix}TimeInForce": f"Needed when the {leg} is a limit type.",
     }
@@ -144,6 +148,10 @@ def _endpoint(
     loan: LoanSpec | None = None,
     enabled_by: OperatorSwitch | None = None,
     reduces_risk: RiskReduction | None = None,
+    retired: str | None = None,
+    max_span: SpanLimit | None = None,
+    companions: tuple[Companion, ...] = (),
+    changes: tuple[Change, ...] = (),
 ) -> Endpoint:
     """Build one entry; the description is `about` plus the sentences every entry shares."""
     sentences = [about]
@@ -174,6 +182,10 @@ def _endpoint(
         loan=loan,
         enabled_by=enabled_by,
         reduces_risk=reduces_risk,
+        retired=retired,
+        max_span=max_span,
+        companions=companions,
+        changes=changes,
     )
 
 
@@ -185,7 +197,18 @@ _transfer = partial(_endpoint, group="Transfer", toolset="transfer")
 _user_stream = partial(_endpoint, group="UserDataStream", toolset="user-data-stream")
 _special_key = partial(_endpoint, group="Trade", toolset="special-key")
 
-_ORDER_WEIGHT = Weight("UID", 6, "sideEffectType", ("MARGIN_BUY", "AUTO_BORROW_REPAY"), 1500)
+_ORDER_WEIGHT = Weight("UID", 6, "sideEffectType", ("MARGIN_BUY", "AUTO_BORROW_REPAY"), 1500, since="2026-05-07")
+_PENDING_PRICE_CHANGE = Change(
+    "2026-06-15",
+    "OTO: pendingPrice is required with pendingTrailingDelta; OTOCO: pendingAbovePrice with "
+    "pendingAboveTrailingDelta and pendingBelowPrice with pendingBelowTrailingDelta",
+    "catalog companions: a trailing delta without its price is refused before sending, naming both parameters",
+)
+_ORDER_WEIGHT_CHANGE = Change(
+    "2026-05-07",
+    "an order, OCO, OTO or OTOCO with sideEffectType MARGIN_BUY or AUTO_BORROW_REPAY costs weight 1500 (UID)",
+    "the catalog Weight's conditional cost: the local weight book charges 1500 before sending",
+)
 
 # --------------------------------------------------------------------------------------------
 # Order shapes and lookups: which wire parameters carry each leg of an order, and how the outcome
@@ -316,8 +339,18 @@ _ACCOUNT: tuple[Endpoint, ...] = (
         weight=Weight("IP", 100),
         about="List the ledger of money moving through the cross margin account or an isolated pair: "
         "transfers, borrows, repayments, trade income and expense, fees, liquidations and small-balance "
-        "conversions. Filter by asset, pair and flow type; a startTime-endTime span may cover at most 7 "
-        "days and only the last 90 days are kept. Page with fromId; limit defaults to 500, max 1000.",
+        "conversions. Filter by asset, pair and flow type; a startTime-endTime span over 7 days is refused "
+        "(since 2026-02-02) and only the last 90 days are kept. Since 2026-07-10 rows may carry a note "
+        "(e.g. institutional loans). Page with fromId; limit defaults to 500, max 1000.",
+        max_span=SpanLimit("startTime", "endTime", 7, "2026-02-02", -4047),
+        changes=(
+            Change(
+                "2026-02-02",
+                "a startTime-endTime span of at most 7 days, else error -4047",
+                "catalog max_span: a longer span is refused before sending; -4047 has a hint",
+            ),
+            Change("2026-07-10", "response rows gain a `note` field (institutional loans)", "named in the description"),
+        ),
         params=_params(
             "asset:string symbol:string type:enum(TRANSFER|BORROW|REPAY|BUY_INCOME|BUY_EXPENSE|SELL_INCOME"
             "|SELL_EXPENSE|TRADING_COMMISSION|BUY_LIQUIDATION|SELL_LIQUIDATION|REPAY_LIQUIDATION"
@@ -555,7 +588,14 @@ _BORROW_REPAY: tuple[Endpoint, ...] = (
         "GET",
         "/sapi/v1/margin/maxBorrowable",
         security=Security.USER_DATA,
-        weight=Weight("IP", 50),
+        weight=Weight("UID", 750, since="2026-04-16"),
+        changes=(
+            Change(
+                "2026-04-16",
+                "weight 750 (UID), was 50 (IP)",
+                "the catalog Weight: the local weight book charges 750 against the account (UID) budget",
+            ),
+        ),
         about="Return how much of an asset the account can borrow right now (amount) and its account-level "
         "ceiling (borrowLimit), on cross margin or an isolated pair. Call it before borrow_or_repay or a "
         "MARGIN_BUY order.",
@@ -684,9 +724,16 @@ _MARKET_DATA: tuple[Endpoint, ...] = (
         "/sapi/v1/margin/leverageBracket",
         security=Security.MARKET_DATA,
         weight=Weight("IP", 1),
-        about="Return the liability brackets Cross Margin Pro (MARGIN_2) uses: per group of assets, the "
-        "debt ranges with their leverage and margin rates. Only relevant to Pro accounts; takes no "
-        "parameters.",
+        about="Retired: Binance no longer supports this endpoint since 2026-04-13 (Cross Margin Pro sunset), "
+        "so the server refuses it without sending. It returned the Cross Margin Pro liability brackets.",
+        retired="2026-04-13: Binance no longer supports GET /sapi/v1/margin/leverageBracket (Cross Margin Pro sunset)",
+        changes=(
+            Change(
+                "2026-04-13",
+                "no longer supported (Cross Margin Pro sunset)",
+                "catalog retired: refused locally with the date, nothing is sent",
+            ),
+        ),
     ),
     _market_data(
         "list_margin_limit_price_pairs",
@@ -1082,6 +1129,7 @@ _TRADE: tuple[Endpoint, ...] = (
         ),
         transaction=True,
         order_shape=_SINGLE_SHAPE,
+        changes=(_ORDER_WEIGHT_CHANGE,),
         reconcile=_FIND_NEW_ORDER,
         reduces_risk=_CLOSES_POSITION,
     ),
@@ -1121,6 +1169,7 @@ _TRADE: tuple[Endpoint, ...] = (
         ),
         transaction=True,
         order_shape=_OCO_SHAPE,
+        changes=(_ORDER_WEIGHT_CHANGE,),
         reconcile=_FIND_NEW_LIST,
     ),
     _trade(
@@ -1159,6 +1208,8 @@ _TRADE: tuple[Endpoint, ...] = (
         ),
         transaction=True,
         order_shape=_OTO_SHAPE,
+        companions=(Companion("pendingTrailingDelta", "pendingPrice", "2026-06-15"),),
+        changes=(_ORDER_WEIGHT_CHANGE, _PENDING_PRICE_CHANGE),
         reconcile=_FIND_NEW_LIST,
     ),
     _trade(
@@ -1210,6 +1261,11 @@ _TRADE: tuple[Endpoint, ...] = (
         ),
         transaction=True,
         order_shape=_OTOCO_SHAPE,
+        companions=(
+            Companion("pendingAboveTrailingDelta", "pendingAbovePrice", "2026-06-15"),
+            Companion("pendingBelowTrailingDelta", "pendingBelowPrice", "2026-06-15"),
+        ),
+        changes=(_ORDER_WEIGHT_CHANGE, _PENDING_PRICE_CHANGE),
         reconcile=_FIND_NEW_LIST,
     ),
     _trade(
@@ -1335,6 +1391,23 @@ _TRANSFER: tuple[Endpoint, ...] = (
 # account, so none is a transaction; only closing a key is destructive.
 # --------------------------------------------------------------------------------------------
 
+# Since 2026-02-20 the trade stream (orders, balances) uses POST /sapi/v1/userListenToken and the WebSocket API;
+# the old /sapi/v1/userDataStream keys are gone. These keys serve only the risk data stream.
+_RISK_ONLY = "Risk data stream only (margin calls, liabilities), not order updates (2026-02-20)."
+_TRADE_STREAM = (
+    "It is not for order or balance updates: since 2026-02-20 Binance's trade stream uses userListenToken, "
+    "which this server does not offer."
+)
+_LISTEN_KEY_CHANGE = (
+    Change(
+        "2026-02-20",
+        "/sapi/v1/userDataStream[/isolated] removed; the trade stream uses POST /sapi/v1/userListenToken and the "
+        "WebSocket API. /sapi/v1/margin/listen-key stays, for the risk data stream",
+        "the listen-key tools say they serve the risk data stream only; userListenToken is not offered",
+    ),
+)
+_user_stream = partial(_user_stream, changes=_LISTEN_KEY_CHANGE)
+
 _USER_DATA_STREAM: tuple[Endpoint, ...] = (
     _user_stream(
         "close_margin_user_data_stream",
@@ -1344,7 +1417,7 @@ _USER_DATA_STREAM: tuple[Endpoint, ...] = (
         security=Security.USER_STREAM,
         weight=Weight("UID", 3000),
         about="Invalidate the account's margin listen key so its stream stops. It is expensive, so simply "
-        "letting the key expire is usually better.",
+        f"letting the key expire is usually better. {_RISK_ONLY}",
         idempotent=True,
         destructive=True,
     ),
@@ -1358,7 +1431,7 @@ _USER_DATA_STREAM: tuple[Endpoint, ...] = (
         about="Get a listen key for the cross margin risk stream (margin-call and liability events) on "
         "wss://margin-stream.binance.com; if a key is already active it is returned and extended. A key "
         "lives 60 minutes, so call keepalive_margin_user_data_stream about every 30 minutes. Needs only "
-        "the API key, no signature.",
+        f"the API key, no signature. {_TRADE_STREAM}",
         idempotent=True,
         destructive=False,
     ),
@@ -1370,7 +1443,7 @@ _USER_DATA_STREAM: tuple[Endpoint, ...] = (
         security=Security.USER_STREAM,
         weight=Weight("UID", 1),
         about="Extend a margin listen key by another 60 minutes. Call it roughly every 30 minutes while the "
-        "stream is in use.",
+        f"stream is in use. {_RISK_ONLY}",
         params=_params("listenKey*:string"),
         idempotent=True,
         destructive=False,
@@ -1383,7 +1456,7 @@ _USER_DATA_STREAM: tuple[Endpoint, ...] = (
         security=Security.USER_STREAM,
         weight=Weight("IP", 1),
         about="Version 2 of close_margin_user_data_stream, charged against the IP limit instead of the "
-        "account. Binance does not document any other difference.",
+        f"account. Binance does not document any other difference. {_RISK_ONLY}",
         idempotent=True,
         destructive=True,
     ),
@@ -1396,7 +1469,7 @@ _USER_DATA_STREAM: tuple[Endpoint, ...] = (
         weight=Weight("IP", 1),
         about="Version 2 of start_margin_user_data_stream, charged against the IP limit instead of the "
         "account. Binance does not document any other difference; keep the key alive with "
-        "keepalive_margin_user_data_stream_v2.",
+        f"keepalive_margin_user_data_stream_v2. {_RISK_ONLY}",
         idempotent=True,
         destructive=False,
     ),
@@ -1408,7 +1481,7 @@ _USER_DATA_STREAM: tuple[Endpoint, ...] = (
         security=Security.USER_STREAM,
         weight=Weight("IP", 1),
         about="Version 2 of keepalive_margin_user_data_stream: extends a v2 listen key by 60 minutes. Call "
-        "it roughly every 30 minutes while the stream is in use.",
+        f"it roughly every 30 minutes while the stream is in use. {_RISK_ONLY}",
         params=_params("listenKey*:string"),
         idempotent=True,
         destructive=False,

@@ -76,6 +76,7 @@ class Weight:
     when_param: str | None = None
     when_values: tuple[str, ...] = ()
     alt: int | None = None
+    since: str = ""  # date (YYYY-MM-DD) Binance set these costs, when after the seed documents
 
     def cost(self, params: Mapping[str, str]) -> int:
         if self.when_param is None or self.alt is None:
@@ -94,7 +95,7 @@ class Weight:
                 else f"when {self.when_param} is {' or '.join(self.when_values)}"
             )
             text += f", {self.alt} ({self.limit}) {cond}"
-        return text
+        return f"{text}, since {self.since}" if self.since else text
 
 
 # The fields of one order, named after the plain single-order wire parameters.
@@ -235,6 +236,46 @@ class OperatorSwitch:
 
 
 @dataclass(frozen=True)
+class Change:
+    """A Binance change after the seed documents (endpoints.tsv): its date, what changed, how the server handles it."""
+
+    date: str  # YYYY-MM-DD, when it takes effect
+    what: str
+    handled: str
+
+
+@dataclass(frozen=True)
+class SpanLimit:
+    """At most `days` between the `start` and `end` parameters (epoch ms); a longer span is refused before sending."""
+
+    start: str
+    end: str
+    days: int
+    since: str  # date Binance began refusing longer spans
+    code: int  # Binance's error code for a longer span
+
+    def excess(self, params: Mapping[str, str]) -> str | None:
+        """Why the span is too long, or None when it fits (or either end is absent)."""
+        start, end = params.get(self.start), params.get(self.end)
+        if start is None or end is None or int(end) - int(start) <= self.days * 86_400_000:
+            return None
+        days = (int(end) - int(start)) / 86_400_000
+        return (
+            f"{self.start}-{self.end} spans {days:.1f} days; Binance accepts at most {self.days} days here since "
+            f"{self.since} (error {self.code}). Split the range into windows of at most {self.days} days"
+        )
+
+
+@dataclass(frozen=True)
+class Companion:
+    """`needs` must be sent whenever `param` is (Binance refuses the request otherwise, since `since`)."""
+
+    param: str
+    needs: str
+    since: str
+
+
+@dataclass(frozen=True)
 class Endpoint:
     """One Binance margin endpoint and the MCP tool generated from it."""
 
@@ -258,6 +299,11 @@ class Endpoint:
     loan: LoanSpec | None = None  # set where the request itself borrows or repays
     enabled_by: OperatorSwitch | None = None  # off unless the operator sets this switch
     reduces_risk: RiskReduction | None = None  # never blocked by Trading: disabled / Allowed Symbols when it holds
+    # Binance changes after the seed documents: checked before anything is signed, listed in references/tools.md.
+    retired: str | None = None  # "YYYY-MM-DD: why": Binance no longer serves it, so it is refused without sending
+    max_span: SpanLimit | None = None
+    companions: tuple[Companion, ...] = ()
+    changes: tuple[Change, ...] = ()
 
     @property
     def read_only(self) -> bool:

@@ -121,6 +121,8 @@ def _pending_leg(p: Params, prefix: str, type_param: str) -> legs.LegInput:
     leg.price, leg.stop = p.dec(prefix + "Price"), p.dec(prefix + "StopPrice")
     leg.trailing, leg.iceberg = p.str(prefix + "TrailingDelta"), p.dec(prefix + "IcebergQty")
     leg.tif, leg.client_id = p.str(prefix + "TimeInForce"), p.client_id(prefix + "ClientOrderId")
+    if leg.trailing is not None and leg.price is None:  # Binance since 2026-06-15: the price goes with the delta
+        raise mandatory(prefix + "Price")
     return leg
 
 
