@@ -217,14 +217,18 @@ def test_client_id_roles_are_limited_to_ids_a_request_creates() -> None:
 
 
 def test_every_entry_and_parameter_is_described() -> None:
-    """Descriptions are non-empty; transactions mention CONFIRM; every description states its weight."""
+    """Descriptions are non-empty and state their weight; the approval rule and the agent- prefix, shared by
+    every transaction, are stated once in the server instructions every client receives."""
+    from binance_margin_mcp.adapter import instructions
+
+    for partial in (True, False):
+        shared = instructions(partial)
+        assert "CONFIRM" in shared and "approval" in shared and "agent-" in shared
     for entry in ENTRIES:
         assert entry.title.strip(), f"{entry.name} has no title"
         assert "(USER_DATA)" not in entry.title and "(TRADE)" not in entry.title, entry.title
         assert entry.description.strip(), f"{entry.name} has no description"
         assert f"Weight: {entry.weight.describe()}." in entry.description, f"{entry.name}: weight missing"
-        if entry.transaction:
-            assert "CONFIRM" in entry.description, f"{entry.name} must mention CONFIRM"
         for param in entry.params:
             assert param.description.strip(), f"{entry.name}.{param.name} has no description"
 

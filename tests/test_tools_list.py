@@ -29,8 +29,8 @@ META_TOOLS = {
     "get_positions_pnl",
 }
 DISCOVERY_TOOLS = {"search_tools", "describe_tool", "execute_tool"}
-DEFAULT_LIST_LIMIT = 24 * 1024
-ALL_LIST_LIMIT = 70 * 1024
+DEFAULT_LIST_LIMIT = 24_000  # "24 KB" read as 24,000 bytes
+ALL_LIST_LIMIT = 70_000  # "70 KB" read as 70,000 bytes: the stricter reading
 SPEC_DEFAULT_HINTS = {"readOnlyHint": False, "destructiveHint": True, "idempotentHint": False, "openWorldHint": True}
 
 

@@ -65,10 +65,13 @@ def instructions(partial: bool) -> str:
         "Binance Margin trading tools. Accounts come from TOOLS.md: list them with list_accounts (names and "
         "environments only). Every endpoint tool takes an optional `account`, a TOOLS.md account name: without it "
         "the server uses 'main' (or the only account); if several accounts exist and none is 'main', ask the user "
-        f"which one to use. On Mainnet every transaction needs the human to type {CONFIRM_WORD}: show the preview "
-        "and ask them; never type it yourself. Every transaction tool also takes `dryRun: true`: it returns the "
+        "which one to use. On Mainnet every transaction (and adding or removing a Mainnet account) waits for the "
+        "human's approval through a channel you cannot answer (their client's dialog, the local approval page, or a "
+        f"one-time code they give you): show the preview and its risk line and ask them; never type {CONFIRM_WORD} "
+        "yourself. Every transaction tool also takes `dryRun: true`: it returns the "
         "preview (with its risk estimate) and sends nothing, on any account, without asking anyone. "
-        "Client order ids get the `agent-` prefix automatically; the server "
+        "New client order ids (newClientOrderId, list/working/pending/limit/stop ids) get the `agent-` prefix "
+        "automatically; the server "
         'sets recvWindow itself. Decimals are strings like "0.001".'
     )
     if partial:

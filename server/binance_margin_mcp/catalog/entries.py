@@ -15,7 +15,6 @@ from typing import Literal
 from binance_margin_mcp.catalog.model import (
     LEG_FIELDS,
     Change,
-    ClientIdRole,
     Companion,
     Endpoint,
     LegShape,
@@ -123,7 +122,6 @@ _LIST_SIDE_EFFECT = (
 )
 _LIST_AUTO_REPAY = "Default true: cancelling the list repays what it borrowed; false keeps the debt."
 
-_CONFIRM = "On Mainnet nothing is sent until the human types CONFIRM."
 _LIST_SYMBOL = "The isolated margin pair; required for isolated margin and not accepted for cross margin."
 _SPECIAL_KEY_SYMBOL = "Isolated margin pair of the key; omit it for the cross margin key."
 
@@ -154,15 +152,8 @@ def _endpoint(
     changes: tuple[Change, ...] = (),
 ) -> Endpoint:
     """Build one entry; the description is `about` plus the sentences every entry shares."""
-    sentences = [about]
-    if transaction:
-        sentences.append(_CONFIRM)
-    new_ids = [p.name for p in params if p.client_id is ClientIdRole.NEW]
-    if new_ids:
-        names = new_ids[0] if len(new_ids) == 1 else f"{', '.join(new_ids[:-1])} and {new_ids[-1]}"
-        verb = "gets" if len(new_ids) == 1 else "get"
-        sentences.append(f"{names} {verb} the agent- prefix.")
-    sentences.append(f"Weight: {weight.describe()}.")
+    # The approval rule and the agent- prefix hold for every transaction: the server instructions say them once.
+    sentences = [about, f"Weight: {weight.describe()}."]
     return Endpoint(
         name=name,
         title=title,
@@ -1393,7 +1384,7 @@ _TRANSFER: tuple[Endpoint, ...] = (
 
 # Since 2026-02-20 the trade stream (orders, balances) uses POST /sapi/v1/userListenToken and the WebSocket API;
 # the old /sapi/v1/userDataStream keys are gone. These keys serve only the risk data stream.
-_RISK_ONLY = "Risk data stream only (margin calls, liabilities), not order updates (2026-02-20)."
+_RISK_ONLY = "For the risk data stream only, not order updates (2026-02-20)."
 _TRADE_STREAM = (
     "It is not for order or balance updates: since 2026-02-20 Binance's trade stream uses userListenToken, "
     "which this server does not offer."
