@@ -48,8 +48,8 @@ async def test_stdio_server_lists_tools_reads_and_sends_a_confirmed_order_once(f
                 "create_margin_order",
                 {"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.001"},
             )
-    # the core, eleven hand-written tools, the account views, three for discovery
-    assert len(tools.tools) == len(CORE) + 14 + len(VIEW_TOOLS)
+    # the core, seven hand-written tools (no paper account: no paper tools), the account views, three for discovery
+    assert len(tools.tools) == len(CORE) + 10 + len(VIEW_TOOLS)
     assert read.structured_content == {"marginLevel": "999.00000000"}
     assert not order.is_error and order.structured_content == {"orderId": 42}
     assert len(elicitor.messages) == 1

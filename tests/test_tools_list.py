@@ -18,16 +18,13 @@ META_TOOLS = {
     "add_account",
     "remove_account",
     "confirm_transaction",
-    "reset_paper_account",
-    "set_paper_price",
     "list_journal",
     "recover_journal",
-    "deposit_paper_funds",
-    "get_paper_status",
     "get_margin_risk",
     "watch_account",
     "get_positions_pnl",
 }
+PAPER_TOOLS = {"reset_paper_account", "set_paper_price", "deposit_paper_funds", "get_paper_status"}
 DISCOVERY_TOOLS = {"search_tools", "describe_tool", "execute_tool"}
 DEFAULT_LIST_LIMIT = 24_000  # "24 KB" read as 24,000 bytes
 ALL_LIST_LIMIT = 70_000  # "70 KB" read as 70,000 bytes: the stricter reading
@@ -72,6 +69,22 @@ async def test_toolsets_all_lists_every_endpoint_within_70_kb(connect):
     assert wire_size(tools) <= ALL_LIST_LIMIT, wire_size(tools)
 
 
+async def test_the_largest_lists_with_the_paper_tools_stay_within_budget(connect, tmp_path):
+    """The built-in paper account (no TOOLS.md) lists the paper tools too: still within 24 KB / 70 KB."""
+    none = tmp_path / "absent" / "TOOLS.md"
+    default = await listed(connect, path=none)
+    assert {tool["name"] for tool in default} == set(CORE) | META_TOOLS | PAPER_TOOLS | DISCOVERY_TOOLS
+    assert wire_size(default) <= DEFAULT_LIST_LIMIT, wire_size(default)
+    every = await listed(connect, path=none, toolsets=TOOLSETS)
+    assert wire_size(every) <= ALL_LIST_LIMIT, wire_size(every)
+
+
+async def test_every_tool_has_a_short_title(connect, tmp_path):
+    """Hand-written tools included: a short, human-facing title."""
+    for tool in await listed(connect, path=tmp_path / "absent" / "TOOLS.md", toolsets=TOOLSETS):
+        assert tool.get("title") and len(tool["title"]) <= 60, tool["name"]
+
+
 async def test_every_catalog_entry_is_a_typed_tool_with_endpoint_meta_and_derived_annotations(connect):
     """`_meta` is the endpoint only; hints come from the entry and omit MCP's defaults; every parameter is typed
     (enums, patterns, required) and described only where its description says more than the name."""
@@ -113,6 +126,7 @@ async def test_hand_written_tools_are_compact_too(connect):
     """No pydantic leftovers (titles, anyOf-null) in the hand-written tools' schemas; hints omit MCP's defaults."""
     tools = {tool["name"]: tool for tool in await listed(connect)}
     for name in META_TOOLS | DISCOVERY_TOOLS:
+        assert tools[name]["title"], name
         text = json.dumps(tools[name]["inputSchema"])
         assert '"title"' not in text and '"null"' not in text and "anyOf" not in text, name
         hints = tools[name].get("annotations", {})

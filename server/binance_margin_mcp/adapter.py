@@ -373,7 +373,7 @@ def _local_tool(spec: LocalTool, handler: Handler, hints: Mapping[str, bool] | N
         return await handler(ctx, args)
 
     chosen = dict(spec.hints) if hints is None else hints
-    return _tool(spec.name, tool, spec.description, local_schema(spec.args), chosen)
+    return _tool(spec.name, tool, spec.description, local_schema(spec.args), chosen, title=spec.title or None)
 
 
 def local_tools(meta: MetaTools, read_only: bool) -> list[Tool]:
@@ -463,7 +463,7 @@ def discovery_tools(discovery: Discovery, pipeline: Pipeline, on_call: Callable[
     # execute_tool can only do what the available endpoints do: read-only hints when every one of them reads.
     reads_only = all(entry.read_only for entry in discovery.entries.values())
     execute_hints = compact_hints(readOnlyHint=True, destructiveHint=False, idempotentHint=True) if reads_only else {}
-    execute = LocalTool("execute_tool", EXECUTE_DESCRIPTION, EXECUTE_ARGS)
+    execute = LocalTool("execute_tool", EXECUTE_DESCRIPTION, EXECUTE_ARGS, title="Execute tool")
     return [
         _local_tool(SEARCH_TOOLS, _plain(lambda a: discovery.search(a["query"], a["limit"]))),
         _local_tool(DESCRIBE_TOOL, describe_tool),
@@ -474,14 +474,50 @@ def discovery_tools(discovery: Discovery, pipeline: Pipeline, on_call: Callable[
 class MarginServer(MCPServer):
     """An MCPServer whose `tools/list` shows the listed tools only; an available endpoint that is not listed
     still answers a call by its name (a client may call a name it learned from search_tools), through the same
-    pipeline as execute_tool."""
+    pipeline as execute_tool. `unusable` names, at list time, the registered tools that cannot work in the
+    current configuration (both protocol eras list through `list_tools`)."""
 
-    def __init__(self, *args: Any, listed: frozenset[str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        listed: frozenset[str],
+        unusable: Callable[[], Collection[str]] = frozenset,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.listed = listed
+        self.unusable = unusable
 
     async def list_tools(self) -> list[MCPTool]:
-        return [tool for tool in await super().list_tools() if tool.name in self.listed]
+        hidden = self.unusable()
+        return [tool for tool in await super().list_tools() if tool.name in self.listed and tool.name not in hidden]
+
+
+PAPER_TOOL_NAMES = frozenset(spec.name for spec in PAPER_TOOLS)
+
+
+def can_need_confirmation(mode: str, page: bool) -> bool:
+    """Whether `confirm_transaction` can ever finish an approval here: it finishes browser, TOTP and token
+    approvals (the client's dialog finishes within the call itself). Per `gate.choose_channel`:
+    token always gives TOKEN; totp gives TOTP (for an enrolled account); browser gives BROWSER only when the
+    approval page can be served; elicitation gives the dialog, or BROWSER when the page can be served; auto can
+    give BROWSER (page) or TOTP (an account enrolled at any time, even while the server runs), so always.
+    Under --read-only nothing is approved at all: the tool is not even registered there."""
+    if mode == "elicitation" or mode == "browser":
+        return page
+    return True
+
+
+def unusable_tools(meta: MetaTools) -> Callable[[], frozenset[str]]:
+    """At list time: confirm_transaction when no channel can need it; the paper tools when no paper account
+    exists (TOOLS.md can change while the server runs: the store caches its parse, so this is cheap)."""
+    pipeline = meta.pipeline
+    static = frozenset() if can_need_confirmation(pipeline.mode, pipeline.page is not None) else {"confirm_transaction"}
+
+    def unusable() -> frozenset[str]:
+        return static if meta.has_paper_account() else static | PAPER_TOOL_NAMES
+
+    return unusable
 
 
 def build_mcp_server(
@@ -511,6 +547,7 @@ def build_mcp_server(
         log_level=log_level,  # type: ignore[arg-type]
         tools=tools,
         listed=frozenset(shown | {tool.name for tool in hand_written}),
+        unusable=unusable_tools(meta),
     )
 
 

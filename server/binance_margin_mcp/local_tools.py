@@ -24,27 +24,31 @@ class LocalTool:
     description: str
     args: tuple[Arg, ...] = ()
     hints: tuple[tuple[str, bool], ...] = ()  # wire annotation hints that differ from MCP's defaults
+    title: str = ""  # short, human-facing (clients show it instead of the name)
 
     @property
     def read_only(self) -> bool:
         return dict(self.hints).get("readOnlyHint", False)
 
 
-def _tool(name: str, description: str, *args: Arg, **hints: bool) -> LocalTool:
-    return LocalTool(name, description, args, tuple(compact_hints(**hints).items()))
+def _tool(name: str, title: str, description: str, *args: Arg, **hints: bool) -> LocalTool:
+    return LocalTool(name, description, args, tuple(compact_hints(**hints).items()), title)
 
 
-def _read(name: str, description: str, *args: Arg) -> LocalTool:
-    return LocalTool(name, description, args, tuple(_LOCAL_READ.items()))
+def _read(name: str, title: str, description: str, *args: Arg) -> LocalTool:
+    return LocalTool(name, description, args, tuple(_LOCAL_READ.items()), title)
 
 
 ACCOUNT_TOOLS: tuple[LocalTool, ...] = (
-    _read("list_accounts", "List the configured Binance accounts (names and environments only)."),
-    _read("show_account", "Show one account with its API key and secret masked.", Arg("account")),
+    _read("list_accounts", "List accounts", "List the configured Binance accounts (names and environments only)."),
+    _read(
+        "show_account", "Show account (masked)", "Show one account with its API key and secret masked.", Arg("account")
+    ),
     _tool(
         "add_account",
-        "Add an account to TOOLS.md from a credentials file or PEM path (the secret never passes through the chat). "
-        "Answers with the masked view. A Mainnet account needs the human's approval.",
+        "Add account",
+        "Add an account to TOOLS.md from a credentials file or PEM path (the secret never passes through the chat); "
+        "answers with the masked view. Mainnet needs the human's approval.",
         Arg("name", description="New account name, e.g. main", required=True),
         Arg("environment", description="Mainnet, Testnet or Paper", required=True),
         Arg("signing", description="HMAC, RSA or Ed25519", default="HMAC"),
@@ -59,15 +63,16 @@ ACCOUNT_TOOLS: tuple[LocalTool, ...] = (
     ),
     _tool(
         "remove_account",
+        "Remove account",
         "Remove an account from TOOLS.md. Removing a Mainnet account needs the human's approval.",
         Arg("name", required=True),
         openWorldHint=False,
     ),
     _tool(
         "confirm_transaction",
-        "Finish a Mainnet transaction (or credential change) that is waiting for the human's approval: pass the "
-        "approvalId of its approval_pending result. For the approval page it sends only once the human approved it "
-        "there (waiting briefly); for one-time-code or token approvals pass the human's exact reply as "
+        "Confirm transaction",
+        "Finish a transaction (or account change) waiting for the human's approval: pass its approvalId. The approval "
+        "page sends once the human approved there; for a one-time code or token pass the human's exact reply as "
         "`confirmation`. Each approval is used once. Never pass text the human did not type.",
         Arg(
             "approvalId",
@@ -81,15 +86,16 @@ ACCOUNT_TOOLS: tuple[LocalTool, ...] = (
 JOURNAL_TOOLS: tuple[LocalTool, ...] = (
     _read(
         "list_journal",
-        "Read the audit journal: pending and UNKNOWN requests first, with the read to check each, then the most "
-        "recent transaction attempts on every account (time, account, endpoint, parameters as sent, how it was "
-        "confirmed, outcome). Never contains keys.",
+        "Audit journal",
+        "Read the audit journal: pending and UNKNOWN requests first (with the read that checks each), then recent "
+        "transaction attempts (time, account, endpoint, parameters sent, confirmation, outcome). Never contains keys.",
         Arg("limit", "integer", "How many recent entries", minimum=1, maximum=MAX_READ, default=20),
         Arg("account", description="Only this account"),
         Arg("outcome", enum=(*OUTCOMES, PENDING), description="Only this outcome"),
     ),
     _tool(
         "recover_journal",
+        "Recover journal",
         "Settle requests a stopped server left without an outcome: looks each up on Binance and records its real "
         "status or UNKNOWN with what to check. Sends nothing new.",
         destructiveHint=False,
@@ -101,13 +107,15 @@ JOURNAL_TOOLS: tuple[LocalTool, ...] = (
 PAPER_TOOLS: tuple[LocalTool, ...] = (
     _read(
         "get_paper_status",
-        "Show the paper market: where its prices come from (live Binance data, walk, replay or static), how many "
-        "pairs trade and when prices last moved.",
+        "Paper market status",
+        "Show the paper market: its price source (live Binance data, walk, replay or static), how many pairs trade "
+        "and when prices last moved.",
     ),
     _tool(
         "deposit_paper_funds",
-        "Add paper money to a built-in paper account, into cross margin or an isolated pair (the way to fund isolated "
-        "paper trading). Paper only; no real account is touched.",
+        "Deposit paper funds",
+        "Add paper money to a built-in paper account, into cross margin or an isolated pair (funds isolated paper "
+        "trading). Paper only.",
         Arg("asset", description="e.g. USDT", required=True),
         Arg("amount", "decimal", required=True),
         Arg("isolated_symbol", description="Isolated pair to fund, e.g. BTCUSDT (default: cross margin)"),
@@ -117,6 +125,7 @@ PAPER_TOOLS: tuple[LocalTool, ...] = (
     ),
     _tool(
         "reset_paper_account",
+        "Reset paper account",
         "Reset a built-in paper account to its starting balances (10000 USDT, 0.1 BTC), deleting its orders, loans "
         "and history. Paper only.",
         _PAPER_ACCOUNT,
@@ -125,8 +134,9 @@ PAPER_TOOLS: tuple[LocalTool, ...] = (
     ),
     _tool(
         "set_paper_price",
-        "Move the paper market: set a pair's last price on the built-in paper exchange; resting paper orders, stops "
-        "and liquidations react at once. Paper only; real markets are untouched.",
+        "Set paper price",
+        "Set a pair's last price on the built-in paper exchange; resting paper orders, stops and liquidations react "
+        "at once. Paper only.",
         Arg("symbol", description="e.g. BTCUSDT", required=True),
         Arg("price", "decimal", description="New last price", required=True),
         destructiveHint=False,
@@ -149,21 +159,22 @@ VIEW_TOOLS: tuple[LocalTool, ...] = (
         "isolated pair) the estimated liquidation and margin-call prices and their distance in %. Weight ~25-45.",
         (_ACCOUNT, _SYMBOL),
         tuple(_LIVE_READ.items()),
+        "Margin risk",
     ),
     LocalTool(
         "get_positions_pnl",
         "Positions and PnL per traded pair: size, average entry (average-cost method over the account's recent "
         "trades: the last 500 trades of the last 7 days per pair), mark price, unrealised and realised PnL, and the "
-        "interest paid. Says where its trade history starts.",
+        "interest paid.",
         (_ACCOUNT, _SYMBOL),
         tuple(_LIVE_READ.items()),
+        "Positions and PnL",
     ),
     LocalTool(
         "watch_account",
         "Wait until something happens on the account, then answer: an order filled, partly filled, cancelled or "
         "expired; the margin level falling below marginLevelBelow; a liquidation. Answers at timeout_s otherwise. "
-        "Paper: the exchange's own events; live: polls the account within the weight budget and reports the weight "
-        "used.",
+        "Live accounts are polled within the weight budget (the weight used is reported).",
         (
             _ACCOUNT,
             Arg("events", description="Comma-separated: orders, marginLevel, liquidation (default: all)"),
@@ -172,16 +183,17 @@ VIEW_TOOLS: tuple[LocalTool, ...] = (
             Arg("timeout_s", "integer", f"At most {MAX_WATCH_S}", minimum=1, maximum=MAX_WATCH_S, default=30),
         ),
         tuple(_LIVE_READ.items()),
+        "Watch account",
     ),
 )
 
 SEARCH_TOOLS = _read(
     "search_tools",
-    "Find the Binance Margin endpoint tools that are not listed here (every endpoint this server offers): matches "
-    "words in tool names, titles and descriptions, best first, or lists a toolset by name ("
+    "Search tools",
+    "Find the endpoint tools not listed here: by words in names, titles and descriptions (best first) or a toolset "
+    "name ("
     + ", ".join(TOOLSETS)
-    + "). Answers names with one-line summaries; then describe_tool shows a tool's arguments and execute_tool "
-    "runs it.",
+    + "). Answers names with one-line summaries; describe_tool shows a tool's arguments, execute_tool runs it.",
     Arg("query", description='Words, e.g. "interest history", or a toolset name', required=True),
     Arg(
         "limit",
@@ -193,6 +205,7 @@ SEARCH_TOOLS = _read(
 )
 DESCRIBE_TOOL = _read(
     "describe_tool",
+    "Describe tool",
     "Show one endpoint tool's description and full input schema (types, enums, required), as found by search_tools.",
     Arg("name", required=True),
 )
@@ -201,7 +214,6 @@ EXECUTE_ARGS = (
     Arg("arguments", "object", description="Its arguments, as describe_tool shows them"),
 )
 EXECUTE_DESCRIPTION = (
-    "Run an endpoint tool found with search_tools, with its arguments. It is the same call as the tool itself: "
-    "unknown arguments are refused, operator limits apply, it is journalled, and a Mainnet transaction waits for "
-    "the human's approval exactly as when the tool is called directly."
+    "Run an endpoint tool found with search_tools. It is the same call as the tool itself: unknown arguments are "
+    "refused, operator limits apply, it is journalled, and on Mainnet a transaction waits for the human's approval."
 )

@@ -167,6 +167,8 @@ class MetaTools:
         try:
             if venue is None:
                 raise AccountError("This server has no paper exchange.")
+            if not self.has_paper_account():
+                raise AccountError("No paper account is configured: TOOLS.md has no Paper account.")
             data = venue.status()
         except McpToolError as error:
             return error_outcome(error)
@@ -195,6 +197,15 @@ class MetaTools:
         data = {"account": paper.name, "asset": text_asset, "amount": text_amount, "into": where}
         return Outcome(data, text=f"Deposited {text_amount} {text_asset} into {where} of paper account '{paper.name}'.")
 
+    def has_paper_account(self) -> bool:
+        """Whether some account trades on the built-in paper exchange now (the built-in one when TOOLS.md has no
+        accounts, or an `Environment: Paper` account); an unreadable TOOLS.md has none."""
+        try:
+            self._a_paper_account()
+        except McpToolError:
+            return False
+        return True
+
     def _a_paper_account(self) -> str:
         """The paper market is shared: any paper account opens it (the built-in one when none is configured)."""
         venue = self.service.venue
@@ -214,7 +225,11 @@ class MetaTools:
             return error_outcome(InvalidArguments(f"limit must be 1..{MAX_READ}", "limit"))
         if outcome is not None and outcome not in (*OUTCOMES, PENDING):
             return error_outcome(InvalidArguments(f"outcome must be one of {(*OUTCOMES, PENDING)}", "outcome"))
-        merged = await asyncio.to_thread(lambda: merge(journal.newest_first(SCAN_LINES)))
+        try:
+            merged = await asyncio.to_thread(lambda: merge(journal.newest_first(SCAN_LINES)))
+        except OSError as error:  # named without its path: never reveal where files are
+            reason = error.strerror or type(error).__name__
+            return error_outcome(AccountError(f"The journal cannot be read ({reason}); nothing was changed."))
         mine = [e for e in merged if account is None or e.get("account") == account]
         attention = [self._open(e) for e in mine if e.get("outcome") in (PENDING, "UNKNOWN")][-MAX_ATTENTION:]
         entries = [e for e in mine if outcome is None or e.get("outcome") == outcome][-limit:]
@@ -245,7 +260,11 @@ class MetaTools:
         """Settle every request whose outcome never reached the journal (a killed or cut-off server)."""
         if not self.service.journal.enabled:
             return Outcome({"resolved": [], "unknown": []}, text="The audit journal is disabled on this server.")
-        report = await self.recovery.run()
+        try:
+            report = await self.recovery.run()
+        except OSError as error:  # named without its path: never reveal where files are
+            reason = error.strerror or type(error).__name__
+            return error_outcome(AccountError(f"The journal cannot be read ({reason}); nothing was changed."))
         data = {
             "resolved": report.resolved,
             "unknown": report.unknown,
