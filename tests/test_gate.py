@@ -260,6 +260,8 @@ async def test_a_confirmed_order_resolves_the_account_twice_and_checks_once(conn
     monkeypatch.setattr(PreTrade, "check", counting_check)
     fake.respond("POST", ORDER_PATH, {"orderId": 1})
     async with connect(mode=mode, elicitor=Elicitor()) as client:
+        await client.list_tools()  # listing reads TOOLS.md too (which tools exist); count the order alone
+        counts.update(load=0, check=0)
         result = await client.call_tool("create_margin_order", ORDER)
     assert not result.is_error
     assert counts == {"load": 2, "check": 1}
