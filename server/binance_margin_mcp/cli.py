@@ -9,9 +9,11 @@ binance-margin-mcp totp-enroll ACCOUNT [--tools-md] [--secret-file] TOTP confirm
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -19,6 +21,41 @@ from typing import TextIO
 from binance_margin_mcp import __version__
 from binance_margin_mcp.catalog import TOOLSETS
 from binance_margin_mcp.settings import CONFIRM_MODES, Settings, default_data_dir, resolve_tools_md
+
+USAGE = (
+    "binance-margin-mcp [serve options]\n"
+    "       binance-margin-mcp simulator [--host H] [--port N] [--tools-md PATH] [--state PATH] [--prices SOURCE]\n"
+    "       binance-margin-mcp demo\n"
+    "       binance-margin-mcp totp-enroll ACCOUNT [--tools-md PATH] [--secret-file PATH]"
+)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown where the help text does not already say them; descriptions keep their line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS):
+            return text
+        return text + " (default: %(default)s)"
+
+
+def _log_level_arg(value: str) -> str:
+    if value.upper() not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"invalid choice: {value!r} (choose from {', '.join(LOG_LEVELS)})")
+    return value.upper()
+
+
+def _add_log_level(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--log-level",
+        type=_log_level_arg,
+        default=default,
+        metavar="{" + ",".join(LOG_LEVELS) + "}",
+        help="stderr log level",
+    )
+
 
 TOOLS_MD_HELP = "TOOLS.md path (else $BINANCE_MARGIN_TOOLS_MD, else ~/.config/binance-margin-mcp/TOOLS.md)"
 
@@ -61,11 +98,21 @@ def _add_price_flags(parser: argparse.ArgumentParser) -> None:
 def _serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="binance-margin-mcp",
-        description="MCP server for Binance Margin trading (stdio by default). "
-        "Subcommands: `simulator` (paper exchange over HTTP), `demo` (scripted paper session).",
+        usage=USAGE,
+        formatter_class=HelpFormatter,
+        description="MCP server for Binance Margin trading (stdio by default).\n\nSubcommands (each has --help):\n"
+        "  simulator    the paper exchange's Binance REST API on a loopback port\n"
+        "  demo         a scripted margin session on paper, through a real MCP client\n"
+        "  totp-enroll  set up one-time-code confirmation for an account",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    parser.add_argument(
+        "--transport",
+        choices=["stdio", "http"],
+        default="stdio",
+        help="stdio: the MCP client starts this process and talks over stdin/stdout; http: streamable HTTP at "
+        "/mcp on --host/--port, behind a bearer token",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000); MCP is served at /mcp")
     parser.add_argument(
@@ -142,7 +189,7 @@ def _serve_parser() -> argparse.ArgumentParser:
         help="allow trigger_manual_liquidation (it sells everything; off by default)",
     )
     _add_price_flags(parser)
-    parser.add_argument("--log-level", default="WARNING", help="stderr log level (default WARNING)")
+    _add_log_level(parser, "WARNING")
     return parser
 
 
@@ -162,17 +209,18 @@ def _toolsets(value: str | None) -> tuple[str, ...] | None:
 def _simulator_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="binance-margin-mcp simulator",
+        formatter_class=HelpFormatter,
         description="Serve the paper exchange's Binance-compatible REST API on loopback. It accepts requests "
         "signed by any account of the TOOLS.md (HMAC secrets; RSA/Ed25519 public keys from their PEM files).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address only (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8765, help="TCP port")
     parser.add_argument("--tools-md", help=TOOLS_MD_HELP)
     parser.add_argument(
         "--state", help="SQLite state file (default ~/.local/share/binance-margin-mcp/simulator.sqlite)"
     )
     _add_price_flags(parser)
-    parser.add_argument("--log-level", default="INFO")
+    _add_log_level(parser, "INFO")
     return parser
 
 
@@ -212,8 +260,70 @@ def serve(argv: Sequence[str]) -> int:
     if settings.transport == "http":
         return _serve_http(settings)
     report_tools_md(settings)
-    _build(settings).run("stdio")
+    server = _build(settings)
+    print_banner(settings)
+    _stop_on_interrupt()
+    server.run("stdio")
     return 0
+
+
+def _stop_on_interrupt() -> None:
+    """One Ctrl-C ends the process at once: one stderr line, exit status 130, no traceback.
+
+    Without this, asyncio turns the first SIGINT into a cancellation that waits for the stdin reader thread
+    (blocked in a read until the client writes), and the second into a KeyboardInterrupt traceback."""
+
+    def stop(signum: int, frame: object) -> None:
+        with contextlib.suppress(Exception):
+            sys.stderr.write("binance-margin-mcp: interrupted, stopped\n")
+            sys.stderr.flush()
+        os._exit(130)
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when started with SIGINT ignored
+        signal.signal(signal.SIGINT, stop)
+
+
+def banner(settings: Settings) -> str:
+    """The start-up line: version, accounts counted per environment (no names, keys or paths), confirm mode,
+    toolsets and the paper price source. Reads TOOLS.md only (no network)."""
+    from binance_margin_mcp.credentials import ToolsMdStore
+
+    try:
+        loaded = ToolsMdStore(
+            settings.tools_md,
+            allow_insecure_permissions=settings.allow_insecure_tools_md,
+            given=settings.tools_md_given,
+        ).load()
+    except Exception:  # the tools say what is wrong (list_accounts); the banner only counts
+        accounts = "TOOLS.md could not be read (list_accounts says why)"
+    else:
+        counts: dict[str, int] = {}
+        for account in loaded.accounts.values():
+            counts[str(account.environment)] = counts.get(str(account.environment), 0) + 1
+        total = sum(counts.values())
+        if not loaded.configured:
+            accounts = "no TOOLS.md accounts (the built-in paper account)"
+        else:
+            per_env = ", ".join(f"{n} {env}" for env, n in sorted(counts.items()))
+            accounts = f"{total} account{'s' if total != 1 else ''}" + (f": {per_env}" if per_env else "")
+            if loaded.problems:
+                accounts += f" ({len(loaded.problems)} TOOLS.md problem(s): see list_accounts)"
+    if settings.toolsets is None:
+        toolsets = "default (everyday tools listed, the rest via search_tools)"
+    elif set(settings.toolsets) == set(TOOLSETS):
+        toolsets = "all"
+    else:
+        toolsets = ",".join(settings.toolsets)
+    where = "stdio" if settings.transport == "stdio" else f"http on {settings.host}:{settings.port}"
+    return (
+        f"binance-margin-mcp {__version__} ({where}): {accounts}; confirm mode {settings.confirm_mode}; "
+        f"toolsets {toolsets}{'; read-only' if settings.read_only else ''}; paper prices {settings.paper_prices}"
+    )
+
+
+def print_banner(settings: Settings, stream: TextIO | None = None) -> None:
+    """The banner on stderr (stdout is the MCP stdio channel)."""
+    print(banner(settings), file=stream or sys.stderr, flush=True)
 
 
 def _build(settings: Settings):  # type: ignore[no-untyped-def]
@@ -257,20 +367,47 @@ def _serve_http(settings: Settings) -> int:
     from binance_margin_mcp.http_app import run_http
 
     report_tools_md(settings)
-    run_http(_build(settings), policy, log_level=settings.log_level)
+    server = _build(settings)
+    print_banner(settings)
+    _stop_on_interrupt()
+    try:
+        run_http(server, policy, log_level=settings.log_level)
+    except OSError as exc:  # e.g. the port is in use
+        print(
+            f"binance-margin-mcp: cannot serve on {settings.host}:{settings.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
 def simulator(argv: Sequence[str]) -> int:
     args = _simulator_parser().parse_args(argv)
     _logging(args.log_level)
+    from binance_margin_mcp.errors import McpToolError
+    from binance_margin_mcp.simulator.serve import check_loopback
     from binance_margin_mcp.simulator.standalone import run_standalone
 
     tools_md = resolve_tools_md(args.tools_md, os.environ)
     state = args.state or str(default_data_dir(os.environ) / "simulator.sqlite")
-    return run_standalone(
-        tools_md, state, host=args.host, port=args.port, prices=args.prices, market_data_url=args.market_data_url
-    )
+    try:
+        check_loopback(args.host)  # before anything opens or reaches out
+        return run_standalone(
+            tools_md, state, host=args.host, port=args.port, prices=args.prices, market_data_url=args.market_data_url
+        )
+    except ValueError as exc:  # a non-loopback --host
+        print(f"binance-margin-mcp simulator: error: {exc}", file=sys.stderr)
+    except McpToolError as exc:  # TOOLS.md cannot be used
+        print(f"binance-margin-mcp simulator: error: {exc.message}", file=sys.stderr)
+    except OSError as exc:  # the port is in use, the state file cannot be opened
+        print(
+            f"binance-margin-mcp simulator: error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+    except KeyboardInterrupt:
+        print("binance-margin-mcp simulator: interrupted, stopped", file=sys.stderr)
+        return 130
+    return 2
 
 
 def demo(argv: Sequence[str]) -> int:

@@ -2,7 +2,8 @@
 
 It lists accounts, reads the margin account, watches the market move (a seeded random walk on a simulated
 clock, so every run is the same), borrows, places a MARGIN_BUY limit order, moves the paper market so the
-order fills, reads orders and trades, repays and shows the interest charged.
+order fills, reads orders and trades, repays and shows the interest charged, explaining margin level and
+the repayment order in plain sentences, and ends with what to do next.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ async def _script(tools_md: Path) -> None:
         await _call(client, "list_accounts")
         account = await _call(client, "get_cross_margin_account", echo=False)
         print(f"--- balances: {_balances(account)}; margin level {account.get('marginLevel')}")
+        print(f"    {_margin_level_sentence(account)}")
         await _call(client, "get_paper_status")
         await _watch(client, clock)
         await _call(
@@ -94,9 +96,40 @@ async def _script(tools_md: Path) -> None:
         await _call(
             client, "borrow_or_repay", {"asset": "USDT", "isIsolated": "FALSE", "amount": "500", "type": "REPAY"}
         )
+        print(
+            "    The repayment paid the accrued interest first, then the principal: that is why the interest "
+            "below reads 0 and the borrowed amount dropped by a little less than 500."
+        )
         await _call(client, "get_margin_interest_history", {"asset": "USDT"})
         account = await _call(client, "get_cross_margin_account", echo=False)
         print(f"--- balances: {_balances(account)}; margin level {account.get('marginLevel')}")
+        print(f"    {_margin_level_sentence(account)}")
+
+
+def _margin_level_sentence(account: dict[str, Any]) -> str:
+    """Margin level = total assets / total debt; Binance shows 999 when there is no debt."""
+    level = Decimal(str(account.get("marginLevel") or "0"))
+    if level >= 999:
+        return (
+            "Margin level 999 means no debt: margin level is total assets divided by total debt (borrowed plus "
+            "interest), and with nothing borrowed Binance shows 999."
+        )
+    return (
+        f"Margin level {level:.2f} = total assets / total debt (borrowed plus interest). The lower it gets, the "
+        "closer the account is to a margin call and, further down, to liquidation (the thresholds are in "
+        "get_margin_risk)."
+    )
+
+
+NEXT_STEPS = """
+Next steps:
+  - Connect an MCP client: Claude Code `claude mcp add binance-margin -- binance-margin-mcp`; Claude Desktop:
+    add {"command": "binance-margin-mcp"} under "mcpServers" in claude_desktop_config.json (see README.md).
+  - Read SKILL.md (at the top of the repository): how an agent should use these tools safely.
+  - Add a real account: ask the agent to run add_account, or write ~/.config/binance-margin-mcp/TOOLS.md
+    (Testnet first; Mainnet transactions always wait for your approval).
+  - Try other paper prices: `binance-margin-mcp --prices live` (Binance's public prices) or walk:SEED, replay:FILE.
+"""
 
 
 async def _watch(client: Any, clock: DemoClock) -> None:
@@ -116,4 +149,5 @@ def run_demo() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(_script(Path(tmp) / "TOOLS.md"))  # no TOOLS.md: the built-in paper account is used
     print("\nDone. Nothing went over the network: the paper exchange ran in process.")
+    print(NEXT_STEPS.rstrip())
     return 0

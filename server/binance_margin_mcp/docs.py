@@ -1,4 +1,4 @@
-"""Generate `references/tools.md` from the catalog (`python -m binance_margin_mcp.docs` rewrites it)."""
+"""Generate `references/tools.md` from the catalog (`python -m binance_margin_mcp.docs`; `--check` checks it)."""
 
 from __future__ import annotations
 
@@ -94,9 +94,38 @@ def render() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def main() -> int:
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("references/tools.md")
-    target.write_text(render(), encoding="utf-8")
+def main(argv: list[str] | None = None) -> int:
+    """`python -m binance_margin_mcp.docs [--output PATH] [--check]`: write the reference, or check it is current."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m binance_margin_mcp.docs",
+        description="Generate the tool reference from the catalog.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--output", default="references/tools.md", metavar="PATH", help="the file to write or check")
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if PATH differs from what would be generated"
+    )
+    args = parser.parse_args(argv)
+    target = Path(args.output)
+    text = render()
+    if args.check:
+        try:
+            current = target.read_text(encoding="utf-8")
+        except OSError as exc:
+            print(f"{target}: cannot read ({exc.strerror or exc})", file=sys.stderr)
+            return 1
+        if current != text:
+            print(f"{target} is stale: run `python -m binance_margin_mcp.docs --output {target}`", file=sys.stderr)
+            return 1
+        print(f"{target} is up to date", file=sys.stderr)
+        return 0
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     print(f"wrote {target}", file=sys.stderr)
     return 0
 
