@@ -104,6 +104,24 @@ class Elicitor:
         return ElicitResult(action=self.action)  # type: ignore[arg-type]
 
 
+START_MS = 1_800_000_000_000  # 2027-01-15 08:00:00 UTC, on an hour boundary
+
+
+class MsClock:
+    """The one clock of a paper session: request timestamps and the exchange's time (interest, expiry)."""
+
+    def __init__(self) -> None:
+        self.now = START_MS
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def ms_clock() -> MsClock:
+    return MsClock()
+
+
 class Clock:
     """A settable monotonic clock for TTL tests."""
 

@@ -30,10 +30,9 @@ from binance_margin_mcp.simulator.http import SimulatorApp
 from binance_margin_mcp.simulator.keys import KeyRegistry
 from binance_margin_mcp.simulator.serve import serve
 
-from conftest import TEST_KEY, TEST_SECRET, Sleeps, account_block, write_tools_md
+from conftest import START_MS, TEST_KEY, TEST_SECRET, Sleeps, account_block, write_tools_md
 
 ACCOUNT = "chaos"
-START_MS = 1_800_000_000_000
 
 
 class SharedClock:

@@ -18,20 +18,7 @@ from binance_margin_mcp.app import build_pipeline, build_service
 from binance_margin_mcp.risk import Holding
 from binance_margin_mcp.settings import Settings
 
-START_MS = 1_800_000_000_000
-
-
-class MsClock:
-    def __init__(self) -> None:
-        self.now = START_MS
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@pytest.fixture
-def ms_clock() -> MsClock:
-    return MsClock()
+from conftest import MsClock
 
 
 @pytest.fixture

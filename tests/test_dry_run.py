@@ -13,9 +13,9 @@ from mcp import Client
 from binance_margin_mcp.adapter import build_mcp_server
 from binance_margin_mcp.app import build_pipeline, build_service
 from binance_margin_mcp.settings import Settings
-from test_paper import START_MS, asset_row, ok
+from test_paper import asset_row, ok
 
-from conftest import Elicitor, text_of
+from conftest import START_MS, Elicitor, text_of
 
 ORDER = {
     "symbol": "BTCUSDT",

@@ -16,9 +16,8 @@ from binance_margin_mcp.adapter import build_mcp_server
 from binance_margin_mcp.app import build_pipeline, build_service
 from binance_margin_mcp.settings import Settings
 
-from conftest import Sleeps
+from conftest import START_MS, MsClock, Sleeps
 
-START_MS = 1_800_000_000_000
 AFTER_APPLY = ("timeout_after_apply", "reset_after_apply", "http_500_after_apply", "truncated_json")
 BEFORE_APPLY = ("timeout_before_apply", "http_500", "html_502")
 RESTING = {
@@ -30,14 +29,6 @@ RESTING = {
     "price": "50000",
 }
 MARKET = {"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.001"}
-
-
-class MsClock:
-    def __init__(self) -> None:
-        self.now = START_MS
-
-    def __call__(self) -> int:
-        return self.now
 
 
 @pytest.fixture

@@ -16,25 +16,18 @@ from binance_margin_mcp.app import build_pipeline, build_service
 from binance_margin_mcp.catalog import CATALOG
 from binance_margin_mcp.settings import Settings
 
-from conftest import MAIN_KEY, MAIN_SECRET, TEST_KEY, TEST_SECRET, account_block, text_of, write_tools_md
+from conftest import (
+    MAIN_KEY,
+    MAIN_SECRET,
+    TEST_KEY,
+    TEST_SECRET,
+    MsClock,
+    account_block,
+    text_of,
+    write_tools_md,
+)
 
 HOUR = 3_600_000
-START_MS = 1_800_000_000_000  # 2027-01-15 08:00:00 UTC, on an hour boundary
-
-
-class MsClock:
-    """The one clock of a paper session: request timestamps and the exchange's time (interest, expiry)."""
-
-    def __init__(self) -> None:
-        self.now = START_MS
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@pytest.fixture
-def ms_clock() -> MsClock:
-    return MsClock()
 
 
 @pytest.fixture
