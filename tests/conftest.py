@@ -44,6 +44,25 @@ def write_tools_md(path: Path, blocks: list[str]) -> Path:
     return path
 
 
+# The order most gate and discovery tests place (a resting BUY far below the market), where it goes, and the two
+# protocol eras every confirmation test runs in: 2026-07-28 (input_required rounds), 2025-11-25 (elicitation/create).
+LIMIT_ORDER = {
+    "symbol": "BTCUSDT",
+    "side": "BUY",
+    "type": "LIMIT",
+    "quantity": "0.001",
+    "price": "30000",
+    "timeInForce": "GTC",
+}
+ORDER_PATH = "/sapi/v1/margin/order"
+MODES = ["auto", "legacy"]
+
+
+def requests_to(fake: FakeBinance, method: str, path: str) -> list:
+    """What reached the fake exchange with that method on that path."""
+    return [r for r in fake.requests if r.method == method and r.path == path]
+
+
 # A symbol with no filters: request-shape and gate tests must not trip pre-trade validation
 # (filters are tested against the paper exchange's real exchangeInfo).
 PERMISSIVE_SYMBOL = {

@@ -10,23 +10,21 @@ import pytest
 
 from binance_margin_mcp.catalog import CATALOG, CORE, TOOLSETS
 
-from conftest import TEST_KEY, TEST_SECRET, Elicitor, account_block, text_of, write_tools_md
+from conftest import (
+    LIMIT_ORDER,
+    MODES,
+    ORDER_PATH,
+    TEST_KEY,
+    TEST_SECRET,
+    Elicitor,
+    account_block,
+    requests_to,
+    text_of,
+    write_tools_md,
+)
 
-MODES = ["auto", "legacy"]  # 2026-07-28 (input_required rounds) and 2025-11-25 (elicitation/create)
 LEVERAGE_PATH = "/sapi/v1/margin/max-leverage"
-ORDER_PATH = "/sapi/v1/margin/order"
-ORDER = {
-    "symbol": "BTCUSDT",
-    "side": "BUY",
-    "type": "LIMIT",
-    "quantity": "0.001",
-    "price": "30000",
-    "timeInForce": "GTC",
-}
-
-
-def sent(fake, method: str, path: str) -> list:
-    return [r for r in fake.requests if r.method == method and r.path == path]
+ORDER = LIMIT_ORDER
 
 
 def signed_params(request) -> list[tuple[str, str]]:
@@ -98,7 +96,7 @@ async def test_execute_tool_runs_an_unlisted_endpoint_exactly_like_calling_it(co
     assert not through.is_error, text_of(through)
     assert through.structured_content == direct.structured_content
     assert through.structured_content["rows"][0]["interest"] == "0.1"
-    first, second = sent(fake, "GET", "/sapi/v1/margin/interestHistory")
+    first, second = requests_to(fake, "GET", "/sapi/v1/margin/interestHistory")
     assert signed_params(first) == signed_params(second) == [("asset", "BTC"), ("size", "5")]
 
 
@@ -107,7 +105,7 @@ async def test_execute_tool_accepts_its_arguments_as_json_text(connect, fake):
     async with connect() as client:
         result = await execute(client, "get_margin_price_index", json.dumps({"symbol": "BTCUSDT"}))
     assert not result.is_error, text_of(result)
-    assert sent(fake, "GET", "/sapi/v1/margin/priceIndex")[0].param("symbol") == "BTCUSDT"
+    assert requests_to(fake, "GET", "/sapi/v1/margin/priceIndex")[0].param("symbol") == "BTCUSDT"
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -125,7 +123,7 @@ async def test_execute_tool_refuses_bad_arguments_and_sends_nothing(connect, fak
         result = await execute(client, "get_margin_trades", {**arguments, "account": "practice"})
     assert result.is_error and result.structured_content["status"] == "invalid_arguments"
     assert needle in text_of(result)
-    assert sent(fake, "GET", "/sapi/v1/margin/myTrades") == []
+    assert requests_to(fake, "GET", "/sapi/v1/margin/myTrades") == []
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -152,7 +150,7 @@ async def test_a_wrong_typed_argument_is_refused_naming_it(connect, fake, mode, 
     assert result.is_error, text_of(result)
     assert result.structured_content == {"status": "invalid_arguments", "message": text_of(result), "param": param}
     assert needle in text_of(result)
-    assert sent(fake, "POST", ORDER_PATH) == []
+    assert requests_to(fake, "POST", ORDER_PATH) == []
 
 
 async def test_execute_tool_refuses_a_name_it_cannot_run(connect):
@@ -179,7 +177,7 @@ async def test_a_mainnet_transaction_through_execute_tool_is_sent_only_after_the
         result = await execute(client, "adjust_cross_margin_max_leverage", {"maxLeverage": 5})
     assert not result.is_error, text_of(result)
     assert len(elicitor.messages) == 1 and "POST /sapi/v1/margin/max-leverage" in elicitor.messages[0]
-    assert len(sent(fake, "POST", LEVERAGE_PATH)) == 1
+    assert len(requests_to(fake, "POST", LEVERAGE_PATH)) == 1
     assert result.meta["confirmedBy"] == "elicitation" and result.meta["account"] == "main"
 
 
@@ -192,7 +190,7 @@ async def test_a_mainnet_order_through_execute_tool_without_approval_sends_nothi
     async with connect(mode=mode, elicitor=Elicitor(action)) as client:
         result = await execute(client, "create_margin_order", ORDER)
     assert result.is_error and result.structured_content["status"] == "not_sent"
-    assert sent(fake, "POST", ORDER_PATH) == []
+    assert requests_to(fake, "POST", ORDER_PATH) == []
     lines = [json.loads(line) for line in journal_path.read_text().splitlines()]
     assert [(e["kind"], e["account"], e.get("outcome")) for e in lines] == [("attempt", "main", "not_sent")]
 
@@ -209,7 +207,7 @@ async def test_without_a_dialog_a_mainnet_order_through_execute_tool_waits_on_th
     assert pending.structured_content["status"] == "approval_pending"
     assert pending.structured_content["channel"] == "browser" and "approvalUrl" in pending.structured_content
     assert confirmed.structured_content["status"] == "approval_pending"
-    assert sent(fake, "POST", ORDER_PATH) == []
+    assert requests_to(fake, "POST", ORDER_PATH) == []
 
 
 async def test_with_no_channel_the_human_can_answer_execute_tool_refuses(connect, fake):
@@ -217,7 +215,7 @@ async def test_with_no_channel_the_human_can_answer_execute_tool_refuses(connect
     async with connect(confirm_mode="elicitation") as client:
         result = await execute(client, "create_margin_order", ORDER)
     assert result.is_error and "Not sent" in text_of(result)
-    assert sent(fake, "POST", ORDER_PATH) == []
+    assert requests_to(fake, "POST", ORDER_PATH) == []
 
 
 async def test_a_testnet_order_through_execute_tool_is_journalled_before_and_after_sending(connect, fake, journal_path):
@@ -241,7 +239,7 @@ async def test_operator_limits_hold_through_execute_tool(connect, fake, tmp_path
     async with connect(path=path) as client:
         result = await execute(client, "create_margin_order", {**ORDER, "account": "practice"})
     assert result.is_error and result.structured_content["status"] == "refused_by_operator_limit"
-    assert sent(fake, "POST", ORDER_PATH) == []
+    assert requests_to(fake, "POST", ORDER_PATH) == []
 
 
 async def test_an_endpoint_switched_off_by_the_operator_stays_off_through_execute_tool(connect, fake):
@@ -249,7 +247,7 @@ async def test_an_endpoint_switched_off_by_the_operator_stays_off_through_execut
     async with connect() as client:
         result = await execute(client, "create_margin_special_key", {"apiName": "bot", "account": "practice"})
     assert result.is_error and "--enable-special-key-creation" in text_of(result)
-    assert sent(fake, "POST", "/sapi/v1/margin/apiKey") == []
+    assert requests_to(fake, "POST", "/sapi/v1/margin/apiKey") == []
 
 
 async def test_read_only_refuses_transactions_through_execute_tool_and_search_does_not_find_them(connect, fake):
@@ -265,7 +263,7 @@ async def test_read_only_refuses_transactions_through_execute_tool_and_search_do
     names = {row["name"] for row in found.structured_content["results"] + trade.structured_content["results"]}
     assert names and not any(CATALOG[name].transaction or not CATALOG[name].read_only for name in names)
     assert not read.is_error, text_of(read)
-    assert sent(fake, "POST", ORDER_PATH) == []
+    assert requests_to(fake, "POST", ORDER_PATH) == []
 
 
 async def test_toolsets_restrict_execute_tool_and_search(connect, fake):
@@ -278,7 +276,7 @@ async def test_toolsets_restrict_execute_tool_and_search(connect, fake):
     assert account.is_error and "not available on this server" in text_of(account)
     assert {CATALOG[row["name"]].toolset for row in found.structured_content["results"]} <= {"market-data"}
     assert not price.is_error, text_of(price)
-    assert sent(fake, "GET", "/sapi/v1/margin/account") == []
+    assert requests_to(fake, "GET", "/sapi/v1/margin/account") == []
     assert listed & set(CATALOG) == {n for n, e in CATALOG.items() if e.toolset == "market-data"}
 
 
@@ -287,4 +285,4 @@ async def test_an_unlisted_endpoint_still_answers_a_call_by_its_name(connect, fa
     async with connect() as client:
         result = await client.call_tool("get_margin_trades", {"symbol": "BTCUSDT", "account": "practice"})
     assert not result.is_error, text_of(result)
-    assert len(sent(fake, "GET", "/sapi/v1/margin/myTrades")) == 1
+    assert len(requests_to(fake, "GET", "/sapi/v1/margin/myTrades")) == 1

@@ -15,18 +15,9 @@ from binance_margin_mcp.app import build_pipeline, build_service
 from binance_margin_mcp.settings import Settings
 from test_paper import asset_row, ok
 
-from conftest import START_MS, Elicitor, text_of
+from conftest import LIMIT_ORDER, START_MS, Elicitor, text_of
 
-ORDER = {
-    "symbol": "BTCUSDT",
-    "side": "BUY",
-    "type": "LIMIT",
-    "quantity": "0.001",
-    "price": "30000",
-    "timeInForce": "GTC",
-    "sideEffectType": "MARGIN_BUY",
-}
-ORDER_PATH = "/sapi/v1/margin/order"
+ORDER = {**LIMIT_ORDER, "sideEffectType": "MARGIN_BUY"}
 
 
 async def test_a_mainnet_dry_run_posts_nothing_and_never_asks_the_human(connect, fake):

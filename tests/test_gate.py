@@ -8,23 +8,25 @@ import pytest
 
 from binance_margin_mcp.gate import TOKEN_TTL_SECONDS
 
-from conftest import TEST_KEY, TEST_SECRET, Elicitor, account_block, assert_no_secret, text_of, write_tools_md
+from conftest import (
+    LIMIT_ORDER,
+    MODES,
+    ORDER_PATH,
+    TEST_KEY,
+    TEST_SECRET,
+    Elicitor,
+    account_block,
+    assert_no_secret,
+    requests_to,
+    text_of,
+    write_tools_md,
+)
 
-ORDER = {
-    "symbol": "BTCUSDT",
-    "side": "BUY",
-    "type": "LIMIT",
-    "quantity": "0.001",
-    "price": "30000",
-    "timeInForce": "GTC",
-    "sideEffectType": "MARGIN_BUY",
-}
-ORDER_PATH = "/sapi/v1/margin/order"
-MODES = ["auto", "legacy"]  # 2026-07-28 (input_required rounds) and 2025-11-25 (elicitation/create)
+ORDER = {**LIMIT_ORDER, "sideEffectType": "MARGIN_BUY"}
 
 
 def orders_sent(fake) -> list:
-    return [r for r in fake.requests if r.method == "POST" and r.path == ORDER_PATH]
+    return requests_to(fake, "POST", ORDER_PATH)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -19,32 +19,27 @@ from binance_margin_mcp.app import build_server
 from binance_margin_mcp.settings import Settings
 
 from conftest import (
+    LIMIT_ORDER,
     MAIN_KEY,
     MAIN_SECRET,
+    ORDER_PATH,
     TEST_KEY,
     TEST_SECRET,
     Elicitor,
     account_block,
     assert_no_secret,
+    requests_to,
     text_of,
     write_tools_md,
 )
 
-ORDER = {
-    "symbol": "BTCUSDT",
-    "side": "BUY",
-    "type": "LIMIT",
-    "quantity": "0.001",
-    "price": "30000",
-    "timeInForce": "GTC",
-}
+ORDER = LIMIT_ORDER
 BORROW = {"asset": "USDT", "amount": "100", "type": "BORROW", "isIsolated": "FALSE"}
-ORDER_PATH = "/sapi/v1/margin/order"
 BORROW_PATH = "/sapi/v1/margin/borrow-repay"
 
 
 def writes(fake, path: str) -> list:
-    return [r for r in fake.requests if r.method == "POST" and r.path == path]
+    return requests_to(fake, "POST", path)
 
 
 async def approve_in_browser(
